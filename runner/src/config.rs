@@ -1,0 +1,132 @@
+//! `runner.toml`: the runner's settings and its named environments.
+//!
+//! ```toml
+//! default_environment = "local"
+//!
+//! [runner]
+//! memory_limit_mib = 256
+//!
+//! [environments.local]
+//! kind = "local"
+//! # … the backend's own keys
+//! ```
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::env::{kube::KubeConfig, local::LocalConfig, memory::MemoryConfig};
+
+/// The whole `runner.toml`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RunnerConfig {
+    /// The environment `run` uses without `--env`; `local` when not set.
+    #[serde(default = "default_environment")]
+    pub default_environment: String,
+    /// Engine and report settings.
+    #[serde(default)]
+    pub runner: RunnerSettings,
+    /// The environments, by name.
+    #[serde(default)]
+    pub environments: BTreeMap<String, EnvironmentConfig>,
+}
+
+fn default_environment() -> String {
+    "local".to_owned()
+}
+
+/// `[runner]`: limits and defaults of the engine.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RunnerSettings {
+    /// The memory cap of each scenario's store, in MiB.
+    pub memory_limit_mib: u64,
+    /// The timeout of a scenario that declares none, in seconds.
+    pub default_timeout_s: f64,
+    /// How long to wait for the steady state after a rollback, in seconds.
+    pub steady_state_timeout_s: f64,
+}
+
+impl Default for RunnerSettings {
+    fn default() -> Self {
+        Self { memory_limit_mib: 256, default_timeout_s: 120.0, steady_state_timeout_s: 60.0 }
+    }
+}
+
+/// One `[environments.<name>]` table, by its `kind`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum EnvironmentConfig {
+    /// Processes on this machine.
+    Local(LocalConfig),
+    /// A cluster through kube-rs.
+    Kubernetes(KubeConfig),
+    /// The in-process simulation for tests.
+    Memory(MemoryConfig),
+}
+
+/// Why `runner.toml` could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read the runner configuration {path}: {source}; pass --config FILE or create runner.toml at the workspace root")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The file is not valid TOML of this shape.
+    #[error("invalid runner configuration {path}: {message}")]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// toml's message, which names the key and line.
+        message: String,
+    },
+    /// The named environment is not in the file.
+    #[error("no environment named '{name}' in {path}; it declares: {known}")]
+    UnknownEnvironment {
+        /// The name asked for.
+        name: String,
+        /// The file.
+        path: PathBuf,
+        /// The names it does declare.
+        known: String,
+    },
+}
+
+impl RunnerConfig {
+    /// Reads and parses `path`.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|source| ConfigError::Read { path: path.to_owned(), source })?;
+        Self::parse(&text, path)
+    }
+
+    /// Parses `text`; `path` is only for messages.
+    pub fn parse(text: &str, path: &Path) -> Result<Self, ConfigError> {
+        toml::from_str(text).map_err(|e| ConfigError::Parse {
+            path: path.to_owned(),
+            message: e.to_string().trim().replace('\n', " "),
+        })
+    }
+
+    /// The environment called `name`, or the default one when `name` is `None`.
+    pub fn environment(&self, name: Option<&str>, path: &Path) -> Result<(&str, &EnvironmentConfig), ConfigError> {
+        let name = name.unwrap_or(&self.default_environment);
+        self.environments.get_key_value(name).map(|(k, v)| (k.as_str(), v)).ok_or_else(|| {
+            ConfigError::UnknownEnvironment {
+                name: name.to_owned(),
+                path: path.to_owned(),
+                known: if self.environments.is_empty() {
+                    "none".to_owned()
+                } else {
+                    self.environments.keys().cloned().collect::<Vec<_>>().join(", ")
+                },
+            }
+        })
+    }
+}
