@@ -1,0 +1,87 @@
+//! What a crashed run left behind, and its restoration: runner-labelled NetworkPolicies, and
+//! Deployments or StatefulSets that carry the original-replicas annotation.
+
+use crate::env::EnvResult;
+
+use super::client::Cluster;
+use super::config::WorkloadKind;
+use super::network::{self, Block};
+use super::workloads::{self, Mark};
+
+/// One change an earlier run left in place.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Leftover {
+    /// A workload scaled away from its original replica count.
+    Scaled {
+        /// Deployment or StatefulSet.
+        kind: WorkloadKind,
+        /// The object's name.
+        name: String,
+        /// The annotation: original count and run id.
+        mark: Mark,
+    },
+    /// A blocking NetworkPolicy.
+    Blocked(Block),
+}
+
+impl std::fmt::Display for Leftover {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Scaled { kind, name, mark } => write!(
+                f,
+                "{}/{name} scaled by run {} (original replicas {})",
+                kind.as_str(),
+                mark.run_id,
+                mark.original_replicas
+            ),
+            Self::Blocked(block) => write!(
+                f,
+                "NetworkPolicy/{} blocking {} from run {}",
+                block.name,
+                if block.workload.is_empty() { "?" } else { &block.workload },
+                block.run_id
+            ),
+        }
+    }
+}
+
+/// Every leftover in the namespace, blocks first.
+pub async fn find(cluster: &Cluster) -> EnvResult<Vec<Leftover>> {
+    let mut found: Vec<Leftover> = network::blocks(cluster).await?.into_iter().map(Leftover::Blocked).collect();
+    for kind in [WorkloadKind::Deployment, WorkloadKind::StatefulSet] {
+        for (name, mark) in workloads::marked(cluster, kind).await? {
+            found.push(Leftover::Scaled { kind, name, mark });
+        }
+    }
+    Ok(found)
+}
+
+/// Restores `leftovers` in order (blocks first, so the workloads can come back) and says
+/// what it did, one line per change.
+pub async fn restore(cluster: &Cluster, leftovers: &[Leftover]) -> EnvResult<Vec<String>> {
+    let mut done = Vec::new();
+    for leftover in leftovers {
+        match leftover {
+            Leftover::Blocked(block) => {
+                network::delete(cluster, &block.name).await?;
+                done.push(format!(
+                    "deleted NetworkPolicy/{} in {} (it blocked {}; left by run {})",
+                    block.name, cluster.namespace, block.workload, block.run_id
+                ));
+            }
+            Leftover::Scaled { kind, name, mark } => {
+                let before = workloads::replicas(cluster, *kind, name).await?;
+                workloads::restore(cluster, *kind, name, mark).await?;
+                done.push(format!(
+                    "scaled {}/{name} in {} from {before} back to {} replicas and removed its \
+                     scenario-runner annotations (left by run {})",
+                    kind.as_str(),
+                    cluster.namespace,
+                    mark.original_replicas,
+                    mark.run_id
+                ));
+            }
+        }
+    }
+    Ok(done)
+}
