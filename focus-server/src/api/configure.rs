@@ -1,0 +1,160 @@
+//! `POST /configure` and the P0 ticket's legacy `POST /config/{task_id}`.
+//!
+//! The order is the whole point:
+//! 1. validation (422 schema, 400 rules), before any database access;
+//! 2. live jobs (no window) start at once; their record waits in the pending queue;
+//! 3. historic jobs: the gate (503 at once when closed), the recordings lookup (404 when
+//!    none), the record insert with a server-generated id, and only once MongoDB acknowledged
+//!    it, the job start (on failure the record is marked `failed`).
+//!
+//! The historic commit (insert, then start) runs in its own task, so a client that hangs up
+//! mid-way cannot leave a record without its job, or a job without its record.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::Json;
+use mongodb::bson::Document;
+use serde_json::{json, Value};
+
+use super::ApiError;
+use crate::app::{App, AppState};
+use crate::db::records::{self, JobRecord, PendingWrite};
+use crate::db::{recordings, DbError};
+use crate::derive::{derive, Derived};
+use crate::timefmt::{now_epoch_seconds, rfc3339};
+use crate::validation::{check_rules, parse_configure, ConfigureRequest, Form};
+
+/// `POST /configure?task_id=T`: a new job id; the task id is `T`, or the job id when absent.
+pub async fn configure(
+    State(app): State<AppState>,
+    Query(query): Query<HashMap<String, String>>,
+    body: Bytes,
+) -> Result<Json<Value>, ApiError> {
+    let job_id = new_id();
+    let task_id = query.get("task_id").filter(|t| !t.is_empty()).cloned().unwrap_or_else(|| job_id.clone());
+    run(&app, Form::Modern, job_id, task_id, &body).await
+}
+
+/// `POST /config/{task_id}`: the legacy form; the task id names the job, and configuring a
+/// task again replaces its running job.
+pub async fn configure_legacy(
+    State(app): State<AppState>,
+    Path(task_id): Path<String>,
+    body: Bytes,
+) -> Result<Json<Value>, ApiError> {
+    run(&app, Form::Legacy, task_id.clone(), task_id, &body).await
+}
+
+async fn run(app: &AppState, form: Form, job_id: String, task_id: String, body: &[u8]) -> Result<Json<Value>, ApiError> {
+    let started = Instant::now();
+    let (req, raw) = parse_configure(body, form)?;
+    check_rules(&req, &app.limits())?;
+    let derived = derive(&req, app.settings.prr);
+    let record = new_record(&req, &raw, job_id, task_id);
+    match req.window() {
+        None => start_live(app, record, raw, derived),
+        Some((start, end)) => {
+            app.db.check_gate().map_err(|e| ApiError::database(e, app))?;
+            let until = app.settings.fail_fast.then(|| started + app.settings.request_budget());
+            let channels = Some((req.channel_min, req.channel_max));
+            let found = recordings::overlapping(&app.db, start, end, channels, until)
+                .await
+                .map_err(|e| ApiError::database(e, app))?;
+            if found.is_empty() {
+                return Err(ApiError::not_found(
+                    "No recording found in given time range",
+                    json!({"start_time": start, "end_time": end, "channels": [req.channel_min, req.channel_max]}),
+                ));
+            }
+            let commit = tokio::spawn(commit_historic(app.clone(), record, raw, derived, until));
+            commit.await.unwrap_or_else(|e| {
+                Err(ApiError::database(DbError::Failed(format!("the job commit task failed: {e}")), app))
+            })
+        }
+    }
+}
+
+fn start_live(app: &App, record: JobRecord, raw: Value, derived: Derived) -> Result<Json<Value>, ApiError> {
+    let (slot, replaced) = app.jobs.start(record.clone(), raw).map_err(ApiError::no_slot)?;
+    if let Some(old) = replaced {
+        app.pending.push(PendingWrite::Upsert(old));
+    }
+    let response = success(app, &record, slot, &derived);
+    app.pending.push(PendingWrite::Upsert(record));
+    Ok(Json(response))
+}
+
+async fn commit_historic(
+    app: Arc<App>,
+    record: JobRecord,
+    raw: Value,
+    derived: Derived,
+    until: Option<Instant>,
+) -> Result<Json<Value>, ApiError> {
+    if let Err(e) = records::insert(&app.db, &record, until).await {
+        if matches!(e, DbError::Unavailable { .. }) {
+            // The insert may have landed without its answer reaching us: mark it aborted then.
+            app.pending.push(PendingWrite::Abort { record_id: record.record_id.clone() });
+        }
+        return Err(ApiError::database(e, &app));
+    }
+    match app.jobs.start(record.clone(), raw) {
+        Ok((slot, replaced)) => {
+            if let Some(old) = replaced {
+                app.pending.push(PendingWrite::Upsert(old));
+            }
+            Ok(Json(success(&app, &record, slot, &derived)))
+        }
+        Err(e) => {
+            let mut failed = record;
+            failed.state = "failed".to_owned();
+            app.jobs.note_failed(&failed);
+            app.pending.push(PendingWrite::Upsert(failed));
+            Err(ApiError::no_slot(e))
+        }
+    }
+}
+
+fn new_record(req: &ConfigureRequest, raw: &Value, job_id: String, task_id: String) -> JobRecord {
+    JobRecord {
+        record_id: new_id(),
+        job_id,
+        task_id,
+        view_type: req.view.as_str().to_owned(),
+        state: "running".to_owned(),
+        kind: if req.window().is_some() { "historic" } else { "live" }.to_owned(),
+        created_at: rfc3339(now_epoch_seconds() as i64),
+        window: req.window(),
+        request: mongodb::bson::to_document(raw).unwrap_or_else(|_| Document::new()),
+    }
+}
+
+fn success(app: &App, record: &JobRecord, slot: usize, d: &Derived) -> Value {
+    let port = u32::from(app.settings.stream_base_port) + slot as u32;
+    json!({
+        "status": "success",
+        "job_id": record.job_id,
+        "frequencies_list": d.frequencies_list,
+        "frequencies_amount": d.frequencies_amount,
+        "lines_dt": d.lines_dt,
+        "channel_to_stream_index": d.channel_to_stream_index,
+        "stream_amount": d.stream_amount,
+        "channel_amount": d.channel_amount,
+        "stream_url": app.settings.stream_host,
+        "stream_port": port,
+        "view_type": record.view_type,
+    })
+}
+
+/// A random 128-bit id in the UUID v4 text form.
+pub fn new_id() -> String {
+    let b: [u8; 16] = rand::random();
+    let h = |r: std::ops::Range<usize>| b[r].iter().map(|x| format!("{x:02x}")).collect::<String>();
+    let version = format!("4{:01x}{:02x}", b[6] & 0x0f, b[7]);
+    let variant = format!("{:02x}{:02x}", (b[8] & 0x3f) | 0x80, b[9]);
+    format!("{}-{}-{}-{}-{}", h(0..4), h(4..6), version, variant, h(10..16))
+}

@@ -1,0 +1,240 @@
+//! MongoDB: the client, the gate that makes calls fail fast, and the collections the server
+//! uses (the recordings index and the job records).
+
+pub mod gate;
+pub mod recordings;
+pub mod records;
+
+use std::future::IntoFuture;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use mongodb::bson::doc;
+use mongodb::error::ErrorKind;
+use mongodb::event::sdam::SdamEvent;
+use mongodb::event::EventHandler;
+use mongodb::options::ClientOptions;
+use mongodb::{Client, Database};
+
+use tokio::sync::watch;
+
+use crate::config::Settings;
+pub use gate::{Gate, GateSnapshot, GateSource};
+
+/// The database name.
+pub const DATABASE: &str = "focus";
+/// How often the background ping runs.
+pub const PING_INTERVAL: Duration = Duration::from_secs(1);
+/// How long a ping may take before the gate closes.
+pub const PING_TIMEOUT: Duration = Duration::from_millis(1200);
+
+/// Why a database call gave no result.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum DbError {
+    /// MongoDB cannot be reached (gate closed, deadline missed, network or selection error).
+    #[error("database unavailable: {reason}")]
+    Unavailable {
+        /// One line: what failed.
+        reason: String,
+        /// The driver's full message, when there is one.
+        detail: Option<String>,
+    },
+    /// MongoDB answered with an error.
+    #[error("database error: {0}")]
+    Failed(String),
+}
+
+/// How calls are bounded.
+#[derive(Debug, Clone, Copy)]
+pub struct CallPolicy {
+    /// Gate, per-call deadline and abandon-on-close on.
+    pub fail_fast: bool,
+    /// The deadline of one call.
+    pub call_deadline: Duration,
+}
+
+/// The client, its gate and its call policy.
+#[derive(Debug)]
+pub struct Db {
+    client: Client,
+    database: Database,
+    gate: Arc<Gate>,
+    policy: CallPolicy,
+}
+
+impl Db {
+    /// Builds the client (it connects lazily, in the background). In fail-fast mode the driver
+    /// timeouts come from `--db-timeout` (2 s by default); with `--fail-fast off` they are the
+    /// driver's own (30 s selection, 10 s connect) when `--db-timeout 30s`.
+    pub async fn connect(settings: &Settings) -> Result<Arc<Self>, DbError> {
+        let mut options = ClientOptions::parse(&settings.mongo_uri).await.map_err(|e| DbError::Unavailable {
+            reason: format!("cannot use the MongoDB URI {}: {}", settings.mongo_uri, one_line(&e.to_string())),
+            detail: None,
+        })?;
+        let gate = Arc::new(Gate::new());
+        options.app_name = Some("focus-server".to_owned());
+        options.direct_connection = Some(options.direct_connection.unwrap_or(true));
+        options.server_selection_timeout = Some(settings.db_timeout);
+        options.connect_timeout = Some(settings.connect_timeout());
+        if settings.fail_fast {
+            options.heartbeat_freq = Some(Duration::from_secs(1));
+        }
+        let sdam_gate = gate.clone();
+        options.sdam_event_handler = Some(EventHandler::callback(move |event| {
+            if let SdamEvent::TopologyDescriptionChanged(change) = event {
+                let was = change.previous_description.has_writable_server();
+                let now = change.new_description.has_writable_server();
+                match (was, now) {
+                    (_, true) => sdam_gate.open(GateSource::Topology, "the topology has a writable server"),
+                    (true, false) => sdam_gate.close(GateSource::Topology, "the topology lost its writable server"),
+                    // Unknown → Unknown: a failed check, no transition; still a verdict.
+                    (false, false) => sdam_gate.note_verdict(),
+                }
+            }
+        }));
+        let client = Client::with_options(options).map_err(|e| DbError::Failed(one_line(&e.to_string())))?;
+        let database = client.database(DATABASE);
+        let policy = CallPolicy { fail_fast: settings.fail_fast, call_deadline: settings.call_deadline() };
+        Ok(Arc::new(Self { client, database, gate, policy }))
+    }
+
+    /// The gate.
+    pub fn gate(&self) -> &Gate {
+        &self.gate
+    }
+
+    /// The call policy.
+    pub fn policy(&self) -> CallPolicy {
+        self.policy
+    }
+
+    /// The `focus` database.
+    pub fn database(&self) -> &Database {
+        &self.database
+    }
+
+    /// Fails at once when fail-fast is on and the gate is closed.
+    pub fn check_gate(&self) -> Result<(), DbError> {
+        if self.policy.fail_fast && !self.gate.is_open() {
+            return Err(DbError::Unavailable { reason: self.gate.reason(), detail: None });
+        }
+        Ok(())
+    }
+
+    /// Runs one database call `what` under the policy: in fail-fast mode it is refused when the
+    /// gate is closed, bounded by the call deadline (and by `until`, the request's own budget),
+    /// and abandoned when the gate closes meanwhile; an infrastructure error or a missed
+    /// deadline closes the gate. Without fail-fast it is simply awaited.
+    pub async fn call<T>(
+        &self,
+        what: &str,
+        until: Option<Instant>,
+        fut: impl IntoFuture<Output = mongodb::error::Result<T>>,
+    ) -> Result<T, DbError> {
+        let fut = fut.into_future();
+        if !self.policy.fail_fast {
+            return fut.await.map_err(|e| classify(what, &e));
+        }
+        self.check_gate()?;
+        let started = Instant::now();
+        let mut deadline = started + self.policy.call_deadline;
+        if let Some(until) = until {
+            deadline = deadline.min(until);
+        }
+        let mut gate_rx = self.gate.subscribe();
+        let outcome = tokio::select! {
+            result = fut => result.map_err(|e| classify(what, &e)),
+            () = tokio::time::sleep_until(deadline.into()) => {
+                let allowed = deadline.saturating_duration_since(started).as_secs_f64();
+                Err(DbError::Unavailable { reason: format!("no answer from MongoDB to {what} within {allowed:.1} s"), detail: None })
+            }
+            () = gate_closed(&mut gate_rx) => {
+                return Err(DbError::Unavailable { reason: format!("{what} abandoned: {}", self.gate.reason()), detail: None });
+            }
+        };
+        if let Err(DbError::Unavailable { reason, .. }) = &outcome {
+            self.gate.close(GateSource::Call, reason);
+        }
+        outcome
+    }
+
+    /// One ping with [`PING_TIMEOUT`]: `Ok` when MongoDB answered.
+    pub async fn ping(&self) -> Result<(), DbError> {
+        let ping = self.database.run_command(doc! { "ping": 1 });
+        match tokio::time::timeout(PING_TIMEOUT, ping).await {
+            Ok(Ok(_)) => Ok(()),
+            Ok(Err(e)) => Err(classify("ping", &e)),
+            Err(_) => Err(DbError::Unavailable {
+                reason: format!("ping: no answer within {} ms", PING_TIMEOUT.as_millis()),
+                detail: None,
+            }),
+        }
+    }
+
+    /// Pings about every second until `shutdown`: success opens the gate, failure closes it.
+    pub fn spawn_ping(self: &Arc<Self>, mut shutdown: watch::Receiver<bool>) -> tokio::task::JoinHandle<()> {
+        let db = self.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(PING_INTERVAL);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tokio::select! {
+                    _ = tick.tick() => {}
+                    _ = shutdown.changed() => return,
+                }
+                match db.ping().await {
+                    Ok(()) => db.gate.open(GateSource::Ping, "ping answered"),
+                    Err(e) => db.gate.close(GateSource::Ping, &e.to_string()),
+                }
+            }
+        })
+    }
+
+    /// Closes the client's connections.
+    pub async fn shutdown(&self) {
+        self.client.clone().shutdown().await;
+    }
+}
+
+async fn gate_closed(rx: &mut watch::Receiver<bool>) {
+    loop {
+        if !*rx.borrow_and_update() {
+            return;
+        }
+        if rx.changed().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    }
+}
+
+/// Infrastructure errors (cannot reach MongoDB) become `Unavailable`; the rest `Failed`.
+fn classify(what: &str, e: &mongodb::error::Error) -> DbError {
+    let text = e.to_string();
+    match e.kind.as_ref() {
+        ErrorKind::ServerSelection { .. }
+        | ErrorKind::Io(_)
+        | ErrorKind::ConnectionPoolCleared { .. }
+        | ErrorKind::DnsResolve { .. } => DbError::Unavailable {
+            reason: format!("{what} failed: {}", first_clause(&text)),
+            detail: Some(text),
+        },
+        _ if e.contains_label("NetworkError") => DbError::Unavailable {
+            reason: format!("{what} failed: {}", first_clause(&text)),
+            detail: Some(text),
+        },
+        _ => DbError::Failed(format!("{what}: {}", one_line(&text))),
+    }
+}
+
+/// The text up to the driver's topology dump, on one line, at most 200 characters.
+fn first_clause(text: &str) -> String {
+    let head = text.split(", Topology:").next().unwrap_or(text);
+    let head = head.split(". Topology:").next().unwrap_or(head);
+    one_line(head)
+}
+
+/// `text` on one line, at most 200 characters.
+pub fn one_line(text: &str) -> String {
+    let line: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if line.chars().count() > 200 { format!("{}…", line.chars().take(200).collect::<String>()) } else { line }
+}
