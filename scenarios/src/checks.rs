@@ -1,0 +1,84 @@
+//! The checks the tickets repeat: a fast, clear 503, and nothing orchestrated.
+
+use scenarios_sdk::prelude::*;
+
+/// The Focus Server's SLA for an answer during an outage (PZ-13640).
+pub const SLA: Duration = Duration::from_secs(5);
+
+/// What the body of a database 503 says.
+pub const DATABASE_UNAVAILABLE: &str = "database unavailable";
+
+/// Expects the ticket's answer to a configure during an outage: 503 within the SLA, a body
+/// that says the database is unavailable, and a `Retry-After`. Annotates the response time
+/// under `key` (such as `response_time_s`).
+pub fn expect_fast_database_503(response: &HttpResponse, key: &str) -> Outcome {
+    annotate_secs(key, response.elapsed());
+    info!(
+        "{} answered {} after {}",
+        response.request(),
+        response.status(),
+        Seconds(response.elapsed())
+    );
+    expect_within(response, SLA)?;
+    expect_status(response, 503)?;
+    expect_body_contains(response, DATABASE_UNAVAILABLE)?;
+    ensure!(
+        response.retry_after().is_some(),
+        "{} answered 503 without a Retry-After header",
+        response.request()
+    );
+    Ok(())
+}
+
+/// Expects that no job was orchestrated for `task`.
+pub fn expect_no_job(task: &str) -> Outcome {
+    let found = jobs(task)?;
+    if !found.is_empty() {
+        let listed: Vec<String> = found
+            .iter()
+            .map(|j| format!("{} ({}, created {})", j.id(), j.state(), j.created_at()))
+            .collect();
+        return Err(Failure::new(format!(
+            "expected no job orchestrated for task {task}, found {}",
+            found.len()
+        ))
+        .with_detail(listed.join("\n"))
+        .into());
+    }
+    Ok(())
+}
+
+/// Sends historic configures for `task` every `every` until one answers 200, within
+/// `timeout`. Every other answer must be a 503 that came within the SLA. Returns the 200 and
+/// the number of 503s seen before it.
+pub fn configure_until_success(
+    task: &str,
+    payload: &scenarios_sdk::serde_json::Value,
+    timeout: Duration,
+    every: Duration,
+) -> Result<(HttpResponse, u32), Stop> {
+    let deadline = Deadline::after(timeout);
+    let mut unavailable = 0u32;
+    loop {
+        let sent = now();
+        let response = configure(task, payload)?;
+        expect_status_in(&response, &[200, 503])?;
+        expect_within(&response, SLA)?;
+        if response.status() == 200 {
+            return Ok((response, unavailable));
+        }
+        unavailable += 1;
+        if deadline.passed() {
+            fail!(
+                "no configure succeeded within {}: {unavailable} answers, all 503, the last: {}",
+                Seconds(deadline.timeout()),
+                response.error_message().unwrap_or_default()
+            );
+        }
+        sleep(
+            every
+                .saturating_sub(sent.elapsed())
+                .min(deadline.remaining()),
+        );
+    }
+}

@@ -1,0 +1,80 @@
+//! MongoDB as the scenarios see it: through the environment (scale, probe) and through the
+//! Focus Server's own view of it (`GET /health`).
+
+use scenarios_sdk::prelude::*;
+
+/// The MongoDB workload and service of every environment.
+pub const MONGODB: &str = "mongodb";
+/// The Focus Server workload.
+pub const FOCUS_SERVER: &str = "focus-server";
+
+/// How often to look again while waiting for a state.
+pub const POLL: Duration = Duration::from_millis(100);
+
+/// Scales MongoDB to 0 and waits until a driver ping says it is unreachable. Skips where the
+/// environment cannot scale. Returns how long the probe took to say so.
+pub fn scale_to_zero() -> Result<Duration, Stop> {
+    require(&[Capability::Scale])?;
+    let mongodb = workload(MONGODB);
+    mongodb.scale(0)?;
+    info!("scaled {MONGODB} to 0");
+    wait_unreachable()
+}
+
+/// Waits until the MongoDB probe says unreachable, and logs what it saw.
+pub fn wait_unreachable() -> Result<Duration, Stop> {
+    let mut last = String::new();
+    let took = wait_until(
+        "the mongodb probe to say unreachable",
+        Duration::from_secs(20),
+        POLL,
+        || {
+            let found = probe(MONGODB)?;
+            last = found.detail().to_string();
+            Ok(!found.reachable())
+        },
+    )?;
+    info!("mongodb unreachable after {}: {last}", Seconds(took));
+    Ok(took)
+}
+
+/// Waits until the Focus Server reports its database gate open (`/health` →
+/// `database.state == "up"`), so that a scenario starts from a server that sees MongoDB, not
+/// from the tail of the previous scenario's outage. A server whose `/health` does not report
+/// the state is taken as it is.
+pub fn wait_focus_server_sees_database(timeout: Duration) -> Result<(), Stop> {
+    let mut state = String::new();
+    let result = wait_until(
+        "the Focus Server to report its database up in /health",
+        timeout,
+        POLL,
+        || {
+            let health = get("/health")?;
+            expect_status(&health, 200)?;
+            state = match health.json()?.pointer("/database/state") {
+                Some(value) => value.as_str().unwrap_or_default().to_string(),
+                None => {
+                    warn!("/health reports no database.state; not waiting for it");
+                    return Ok(true);
+                }
+            };
+            Ok(state == "up")
+        },
+    );
+    result.map(|_| ()).map_err(|stop| match stop {
+        Stop::Failed(failure) => Stop::Failed(failure.with_detail(format!(
+            "The Focus Server's /health said database.state = {state:?}."
+        ))),
+        other => other,
+    })
+}
+
+/// The Focus Server's `/health` field `database.<field>` as an integer, if it reports one.
+pub fn health_database_count(field: &str) -> Result<Option<u64>, Stop> {
+    let health = get("/health")?;
+    expect_status(&health, 200)?;
+    Ok(health
+        .json()?
+        .pointer(&format!("/database/{field}"))
+        .and_then(|v| v.as_u64()))
+}

@@ -1,0 +1,94 @@
+//! Live configures do not need MongoDB: they keep working during an outage, and their job
+//! records land once MongoDB is back.
+
+use scenarios_sdk::prelude::*;
+
+use crate::checks::SLA;
+use crate::database::{self, MONGODB, health_database_count};
+use crate::payloads::{live, task_id};
+
+/// While MongoDB is scaled to 0, a live configure (no time window) answers 200 and its job
+/// runs; after MongoDB returns, the job's record is written to it.
+///
+/// The contract cannot read MongoDB itself, so "the record is written" is read from the
+/// Focus Server's `/health`: its queue of pending job-record writes holds the record during
+/// the outage and drains to empty, with nothing dropped, after MongoDB returns.
+#[scenario(tags = ["p1", "mongodb"], timeout = "90s")]
+pub fn live_configure_unaffected_by_mongodb_outage() -> Outcome {
+    require(&[Capability::Scale])?;
+    database::wait_focus_server_sees_database(Duration::from_secs(15))?;
+    let mongodb = workload(MONGODB);
+    let replicas = mongodb.replicas()?;
+    let dropped_before = pending_count("pending_writes_dropped")?;
+    database::scale_to_zero()?;
+
+    let task = task_id("live");
+    let response = configure(&task, live())?;
+    annotate_secs("live_response_time_s", response.elapsed());
+    expect_status(&response, 200)?;
+    expect_within(&response, SLA)?;
+    let job_id = job_id_of(&response)?;
+    let listed = jobs(&task)?;
+    ensure!(
+        listed
+            .iter()
+            .any(|j| j.id() == job_id && j.state() == "running"),
+        "the live job {job_id} is not listed as running for task {task}: {listed:?}"
+    );
+    let queued = pending_count("pending_writes")?;
+    ensure!(
+        queued >= 1,
+        "no job-record write is pending during the outage, so the live job's record was not kept for later"
+    );
+    info!("{queued} job-record writes wait for mongodb");
+
+    mongodb.scale(replicas.max(1))?;
+    mongodb.wait_ready(Duration::from_secs(30))?;
+    let back = now();
+    wait_until(
+        "the Focus Server's pending job-record writes to drain into mongodb",
+        Duration::from_secs(15),
+        database::POLL,
+        || Ok(pending_count("pending_writes")? == 0),
+    )?;
+    annotate_secs("records_flushed_after_s", back.elapsed());
+    let dropped_after = pending_count("pending_writes_dropped")?;
+    ensure_eq!(
+        dropped_after,
+        dropped_before,
+        "job-record writes dropped during the outage"
+    );
+    let listed = jobs(&task)?;
+    ensure!(
+        listed
+            .iter()
+            .any(|j| j.id() == job_id && j.state() == "running"),
+        "the live job {job_id} stopped running after mongodb returned: {listed:?}"
+    );
+    Ok(())
+}
+
+/// The `job_id` of a 200 configure.
+pub fn job_id_of(response: &HttpResponse) -> Result<String, Stop> {
+    match response.json()?.get("job_id").and_then(|v| v.as_str()) {
+        Some(id) if !id.is_empty() => Ok(id.to_string()),
+        _ => Err(Failure::new(format!(
+            "{} answered {} without a job_id",
+            response.request(),
+            response.status()
+        ))
+        .with_detail(format!("response body: {}", response.body()))
+        .into()),
+    }
+}
+
+/// `/health`'s `database.<field>`, which this scenario cannot do without.
+fn pending_count(field: &str) -> Result<u64, Stop> {
+    match health_database_count(field)? {
+        Some(count) => Ok(count),
+        None => fail!(
+            "the Focus Server's /health reports no database.{field}, so whether job records \
+             reach mongodb cannot be checked"
+        ),
+    }
+}
