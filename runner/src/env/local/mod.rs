@@ -1,17 +1,350 @@
-//! The local environment: MongoDB-wire server and Focus Server as supervised processes on this
-//! machine, each workload behind a fault-injecting TCP proxy. (Being built: issue 4.)
+//! The local environment, the embedded default: each workload is a Deployment of supervised
+//! processes on this machine (a real MongoDB-wire server, the Focus Server) behind a Service,
+//! a small TCP proxy on a stable `127.0.0.1` port that also injects the network faults.
+//!
+//! How the Kubernetes behaviours are reproduced:
+//! - scaled to 0: the service has no ready pod, so nothing listens and connections are refused;
+//! - a deleted pod: SIGTERM to its process group, SIGKILL after `stop_grace`; the replacement is
+//!   created at once under a new name and starts after `recreate_delay` (the start-up window);
+//! - a NetworkPolicy that drops: the proxy accepts but never answers, and stalls existing
+//!   connections, so clients time out; `refuse` resets them and refuses new ones instead;
+//! - a PersistentVolume: `{data_dir}` survives pod deletion and scale-down within a run, and is
+//!   held by one pod at a time.
 
-use std::sync::Arc;
+mod config;
+mod deployment;
+mod logs;
+mod pod;
+mod probe;
+mod proc_memory;
+mod programs;
+mod proxy;
+mod spawner;
+pub mod status;
+mod template;
 
-use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
-use super::{EnvError, EnvResult, Environment, OpenContext};
+use async_trait::async_trait;
 
-/// `[environments.<name>]` with `kind = "local"`.
-#[derive(Debug, Clone, Deserialize)]
-pub struct LocalConfig {}
+pub use config::{Builtin, LocalConfig, Readiness, WorkloadConfig};
+pub use spawner::kill_all as kill_all_pods;
 
-/// Starts the local environment.
-pub async fn open(_config: &LocalConfig, _ctx: &OpenContext) -> EnvResult<Arc<dyn Environment>> {
-    Err(EnvError::Unsupported("the local environment is not built yet".into()))
+use self::deployment::{Deployment, block_name, phase_name};
+use self::pod::PodTemplate;
+use self::programs::MongoProgram;
+use self::proxy::Service;
+use self::status::{EnvStatus, PodInfo, StatusServer, WorkloadStatus};
+use super::{
+    BlockMode, Capabilities, Deviation, EnvError, EnvResult, Environment, EnvironmentInfo, LogTail, OpenContext, Pod,
+    ProbeResult,
+};
+
+/// The lines of each workload's log kept in memory.
+const RING_LINES: usize = 1000;
+/// How long a probe of a service waits.
+const PROBE_TIMEOUT: Duration = Duration::from_secs(1);
+/// A pod that crashes this often while the environment starts fails the start.
+const STARTUP_CRASHES: u32 = 2;
+
+/// Starts the local environment and waits until every workload is ready.
+pub async fn open(config: &LocalConfig, ctx: &OpenContext) -> EnvResult<Arc<dyn Environment>> {
+    Ok(Arc::new(LocalEnvironment::start(config, ctx).await?))
+}
+
+/// The running local environment. Dropping it kills every pod; [`Environment::shutdown`] stops
+/// them gracefully.
+#[derive(Debug)]
+pub struct LocalEnvironment {
+    name: String,
+    focus_workload: String,
+    deployments: BTreeMap<String, Arc<Deployment>>,
+    status_server: Mutex<Option<StatusServer>>,
+}
+
+impl LocalEnvironment {
+    /// Checks the configuration, finds the programs, reserves the service ports, starts the
+    /// pods and waits until all are ready. Every error names what is wrong and what to do.
+    pub async fn start(config: &LocalConfig, ctx: &OpenContext) -> EnvResult<Self> {
+        let key = |workload: &str, field: &str| format!("environments.{}.workloads.{workload}.{field}", ctx.name);
+        validate(config, ctx)?;
+        let services: BTreeMap<String, u16> =
+            config.workloads.iter().map(|(name, w)| (name.clone(), w.service_port)).collect();
+        let mut templates = Vec::new();
+        for (name, workload) in &config.workloads {
+            let command = resolve_command(name, workload, ctx)?;
+            let mut exes = BTreeMap::new();
+            for exe in command.exes() {
+                let path = programs::find_exe(exe, std::env::var_os("PATH").as_ref())
+                    .map_err(|e| EnvError::Failed(format!("workload {name}: {e}")))?;
+                exes.insert(exe.to_owned(), path);
+            }
+            templates.push((name, workload, command, exes));
+        }
+        let mut reserved = Vec::new();
+        for (name, workload, ..) in &templates {
+            let service = Service::reserve(workload.service_port, &key(name, "service_port")).map_err(EnvError::Failed)?;
+            reserved.push(service);
+        }
+        let logs_dir = ctx.run_dir.join("logs");
+        std::fs::create_dir_all(&logs_dir).map_err(|e| io_failure("create", &logs_dir, e))?;
+        let mut deployments = BTreeMap::new();
+        for ((name, workload, command, exes), service) in templates.into_iter().zip(reserved) {
+            let data_dir = ctx.run_dir.join("data").join(name);
+            if command.uses_data_dir() {
+                std::fs::create_dir_all(&data_dir).map_err(|e| io_failure("create", &data_dir, e))?;
+            }
+            let template = PodTemplate {
+                workload: name.clone(),
+                template_hash: pod::template_hash(&[&ctx.run_id, name, &format!("{command:?}")]),
+                volume: command.uses_data_dir().then(|| Arc::new(tokio::sync::Mutex::new(()))),
+                command,
+                env: workload.env.clone(),
+                readiness: workload.readiness.clone(),
+                stop_grace: workload.stop_grace,
+                run_id: ctx.run_id.clone(),
+                work_dir: ctx.run_dir.clone(),
+                data_dir,
+                services: services.clone(),
+                exes,
+                log: logs::WorkloadLog::new(&logs_dir, RING_LINES),
+            };
+            let deployment = Deployment::new(workload.replicas, workload.recreate_delay, template, service);
+            deployments.insert(name.clone(), deployment);
+        }
+        let env = Self {
+            name: ctx.name.clone(),
+            focus_workload: config.focus_workload.clone(),
+            deployments,
+            status_server: Mutex::new(None),
+        };
+        for (name, workload) in &config.workloads {
+            env.deployments[name].scale(workload.replicas)?;
+        }
+        if let Err(e) = env.wait_started(config.startup_timeout).await {
+            env.shutdown().await;
+            return Err(e);
+        }
+        env.serve_status(ctx);
+        Ok(env)
+    }
+
+    /// Waits for every workload, failing early when a pod keeps crashing.
+    async fn wait_started(&self, timeout: Duration) -> EnvResult<()> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(d) = self.deployments.values().find(|d| d.max_restarts() >= STARTUP_CRASHES) {
+                return Err(self.start_failure(d, "keeps crashing"));
+            }
+            let Some(waiting) = self.deployments.values().find(|d| !d.is_ready()) else { return Ok(()) };
+            if Instant::now() >= deadline {
+                return Err(self.start_failure(waiting, &format!("was not ready within {timeout:?}")));
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    fn start_failure(&self, d: &Deployment, what: &str) -> EnvError {
+        let tail = d.log_tail(40);
+        let log = if tail.is_empty() { String::new() } else { format!("; its last log lines:\n  {}", tail.join("\n  ")) };
+        EnvError::Failed(format!(
+            "the local environment '{}' did not start: workload {} {what}: {}{log}",
+            self.name,
+            d.name(),
+            d.readiness_summary()
+        ))
+    }
+
+    fn serve_status(&self, ctx: &OpenContext) {
+        let (name, run_id, run_dir, focus_url) = (self.name.clone(), ctx.run_id.clone(), ctx.run_dir.clone(), self.focus_url());
+        let deployments: Vec<Arc<Deployment>> = self.deployments.values().cloned().collect();
+        let snapshot = move || EnvStatus {
+            environment: name.clone(),
+            run_id: run_id.clone(),
+            pid: std::process::id(),
+            run_dir: run_dir.clone(),
+            focus_url: focus_url.clone(),
+            workloads: deployments.iter().map(|d| workload_status(d)).collect(),
+        };
+        match StatusServer::start(&ctx.run_dir, snapshot) {
+            Ok(server) => *self.status_server.lock().unwrap_or_else(|e| e.into_inner()) = Some(server),
+            Err(e) => tracing::warn!("`env status` will not see this run: cannot serve its status in {}: {e}", ctx.run_dir.display()),
+        }
+    }
+
+    /// The address of `workload`'s service.
+    pub fn service_addr(&self, workload: &str) -> Option<SocketAddr> {
+        self.deployments.get(workload).map(|d| SocketAddr::from(([127, 0, 0, 1], d.service_port())))
+    }
+
+    fn deployment(&self, workload: &str) -> EnvResult<&Arc<Deployment>> {
+        self.deployments.get(workload).ok_or_else(|| {
+            let known = self.deployments.keys().cloned().collect::<Vec<_>>().join(", ");
+            EnvError::NotPermitted(format!(
+                "workload '{workload}' is not declared in environments.{}; it declares: {known}",
+                self.name
+            ))
+        })
+    }
+}
+
+impl Drop for LocalEnvironment {
+    fn drop(&mut self) {
+        self.deployments.values().for_each(|d| d.kill_now());
+    }
+}
+
+fn validate(config: &LocalConfig, ctx: &OpenContext) -> EnvResult<()> {
+    let invalid = |m: String| EnvError::Failed(format!("invalid environments.{}: {m}", ctx.name));
+    if config.workloads.is_empty() {
+        return Err(invalid("it declares no workload; add [environments.NAME.workloads.mongodb] and the like".into()));
+    }
+    let mut ports = BTreeMap::new();
+    for (name, w) in &config.workloads {
+        let label_ok = name.len() <= 50
+            && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+            && !name.starts_with('-')
+            && !name.ends_with('-');
+        if !label_ok {
+            return Err(invalid(format!("the workload name '{name}' must be lowercase letters, digits and '-', like a Kubernetes name")));
+        }
+        if let Some(other) = ports.insert(w.service_port, name) {
+            return Err(invalid(format!("workloads {other} and {name} both use service_port {}", w.service_port)));
+        }
+        if w.replicas > deployment::MAX_REPLICAS {
+            return Err(invalid(format!("workload {name}: replicas {} is more than {}", w.replicas, deployment::MAX_REPLICAS)));
+        }
+        if let Some(command) = &w.command
+            && let Some(unknown) = command.services().find(|s| !config.workloads.contains_key(*s))
+        {
+            return Err(invalid(format!("workload {name}: {{service:{unknown}}} names no workload")));
+        }
+        if w.command.is_none() && w.builtin.is_none() {
+            return Err(invalid(format!("workload {name} has neither `command` nor `builtin`")));
+        }
+    }
+    Ok(())
+}
+
+/// The configured command, or the built-in program's.
+fn resolve_command(name: &str, w: &WorkloadConfig, ctx: &OpenContext) -> EnvResult<template::CommandTemplate> {
+    if let Some(command) = &w.command {
+        return Ok(command.clone());
+    }
+    match w.builtin {
+        Some(Builtin::Mongodb) => MongoProgram::find(&ctx.config_dir, std::env::var_os("PATH").as_ref())
+            .map(|program| program.command())
+            .map_err(|e| EnvError::NotFound(format!("workload {name}: {e}"))),
+        None => Err(EnvError::Failed(format!("workload {name} has neither `command` nor `builtin`"))),
+    }
+}
+
+fn io_failure(what: &str, path: &std::path::Path, e: std::io::Error) -> EnvError {
+    EnvError::Failed(format!("cannot {what} {}: {e}", path.display()))
+}
+
+fn workload_status(d: &Deployment) -> WorkloadStatus {
+    let s = d.status();
+    let info = |p: &pod::PodStatus| PodInfo {
+        name: p.name.clone(),
+        port: p.port,
+        phase: phase_name(&p.phase),
+        ready: p.ready,
+        restarts: p.restarts,
+        pid: p.pid,
+        age_s: p.created.elapsed().as_secs_f64(),
+        log: p.log_path.clone(),
+    };
+    WorkloadStatus {
+        name: d.name().to_owned(),
+        service: format!("127.0.0.1:{}", d.service_port()),
+        listening: s.listening,
+        desired: s.desired,
+        declared: s.declared,
+        block: s.block.map(|b| block_name(b).to_owned()),
+        open_connections: s.open_connections,
+        pods: s.pods.iter().chain(&s.terminating).map(info).collect(),
+    }
+}
+
+#[async_trait]
+impl Environment for LocalEnvironment {
+    fn info(&self) -> EnvironmentInfo {
+        let names: Vec<String> = self.deployments.keys().cloned().collect();
+        EnvironmentInfo {
+            name: self.name.clone(),
+            kind: "local",
+            capabilities: Capabilities { scale: true, delete_pod: true, block_blackhole: true, block_refuse: true, memory: true },
+            workloads: names.clone(),
+            services: names,
+        }
+    }
+
+    fn focus_url(&self) -> String {
+        match self.service_addr(&self.focus_workload) {
+            Some(addr) => format!("http://{addr}"),
+            // No such workload: a URL that fails with a message naming the cause.
+            None => format!("http://{}-is-not-a-workload-of-{}.invalid", self.focus_workload, self.name),
+        }
+    }
+
+    async fn scale(&self, workload: &str, replicas: u32) -> EnvResult<()> {
+        self.deployment(workload)?.scale(replicas)
+    }
+
+    async fn replicas(&self, workload: &str) -> EnvResult<u32> {
+        Ok(self.deployment(workload)?.replicas())
+    }
+
+    async fn delete_pod(&self, workload: &str) -> EnvResult<String> {
+        self.deployment(workload)?.delete_pod()
+    }
+
+    async fn pods(&self, workload: &str) -> EnvResult<Vec<Pod>> {
+        Ok(self.deployment(workload)?.pods())
+    }
+
+    async fn wait_ready(&self, workload: &str, timeout: Duration) -> EnvResult<()> {
+        self.deployment(workload)?.wait_ready(timeout).await
+    }
+
+    async fn block_network(&self, workload: &str, mode: BlockMode) -> EnvResult<()> {
+        self.deployment(workload)?.block(mode);
+        Ok(())
+    }
+
+    async fn unblock_network(&self, workload: &str) -> EnvResult<()> {
+        self.deployment(workload)?.unblock();
+        Ok(())
+    }
+
+    async fn memory(&self, workload: &str) -> EnvResult<Option<u64>> {
+        Ok(self.deployment(workload)?.memory())
+    }
+
+    async fn probe(&self, service: &str) -> EnvResult<ProbeResult> {
+        let d = self.deployment(service)?;
+        let addr = SocketAddr::from(([127, 0, 0, 1], d.service_port()));
+        Ok(probe::check(d.readiness(), addr, PROBE_TIMEOUT).await)
+    }
+
+    async fn deviations(&self) -> EnvResult<Vec<Deviation>> {
+        Ok(self.deployments.values().flat_map(|d| d.deviations()).collect())
+    }
+
+    async fn log_tails(&self, lines: usize) -> Vec<LogTail> {
+        self.deployments
+            .values()
+            .map(|d| LogTail { source: d.name().to_owned(), lines: d.log_tail(lines) })
+            .filter(|t| !t.lines.is_empty())
+            .collect()
+    }
+
+    async fn shutdown(&self) {
+        self.status_server.lock().unwrap_or_else(|e| e.into_inner()).take();
+        futures::future::join_all(self.deployments.values().map(|d| d.shutdown())).await;
+    }
 }

@@ -1,0 +1,237 @@
+//! `[environments.local]`: the workloads the local environment runs, and how.
+//!
+//! ```toml
+//! [environments.local]
+//! kind = "local"
+//!
+//! [environments.local.workloads.mongodb]
+//! builtin = "mongodb"          # find mongod / secantusd-rs / .venv secantusd-py
+//! service_port = 27117
+//! readiness = "mongodb ping"
+//! recreate_delay = "5s"
+//!
+//! [environments.local.workloads.focus-server]
+//! command = "{exe:focus-server} --listen 127.0.0.1:{port} --mongo-uri mongodb://{service:mongodb}/?directConnection=true"
+//! service_port = 5000
+//! readiness = "http GET /health"
+//! ```
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use super::template::CommandTemplate;
+
+/// `[environments.<name>]` with `kind = "local"`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LocalConfig {
+    /// The workload whose service is the Focus Server: `focus_url()` points at it.
+    #[serde(default = "default_focus_workload")]
+    pub focus_workload: String,
+    /// How long opening the environment waits for every workload to be ready.
+    #[serde(default = "default_startup_timeout", with = "duration_text")]
+    pub startup_timeout: Duration,
+    /// The workloads, by name.
+    #[serde(default)]
+    pub workloads: BTreeMap<String, WorkloadConfig>,
+}
+
+fn default_focus_workload() -> String {
+    "focus-server".to_owned()
+}
+
+fn default_startup_timeout() -> Duration {
+    Duration::from_secs(60)
+}
+
+/// One `[environments.local.workloads.<name>]` table: a Deployment and its Service.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WorkloadConfig {
+    /// The program and its arguments, as one string or a list, with placeholders: `{port}`,
+    /// `{data_dir}`, `{pod}`, `{run_id}`, `{service:NAME}` and `{exe:NAME}`.
+    pub command: Option<CommandTemplate>,
+    /// A program the runner finds by itself when `command` is not set: `"mongodb"`.
+    pub builtin: Option<Builtin>,
+    /// The replicas the workload is declared with: its steady state.
+    #[serde(default = "one")]
+    pub replicas: u32,
+    /// The stable `127.0.0.1` port of the workload's service.
+    pub service_port: u16,
+    /// How a pod is found ready: `"mongodb ping"`, `"http GET /path"` or `"tcp"`.
+    pub readiness: Readiness,
+    /// How long a deleted pod's replacement takes to start: the start-up window.
+    #[serde(default = "five_seconds", with = "duration_text")]
+    pub recreate_delay: Duration,
+    /// How long a stopping pod gets between SIGTERM and SIGKILL.
+    #[serde(default = "ten_seconds", with = "duration_text")]
+    pub stop_grace: Duration,
+    /// Extra environment variables of the pods.
+    #[serde(default)]
+    pub env: BTreeMap<String, String>,
+}
+
+fn one() -> u32 {
+    1
+}
+
+fn five_seconds() -> Duration {
+    Duration::from_secs(5)
+}
+
+fn ten_seconds() -> Duration {
+    Duration::from_secs(10)
+}
+
+/// A program the runner knows how to find and start.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Builtin {
+    /// A MongoDB-wire server: `mongod` or SecantusDB, standalone, on `{port}` and `{data_dir}`.
+    Mongodb,
+}
+
+/// How a pod's readiness is checked, against the pod's own port.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "String")]
+pub enum Readiness {
+    /// A `ping` command through the mongodb driver.
+    MongodbPing,
+    /// An HTTP GET of `path` answered with a 2xx status.
+    HttpGet {
+        /// Such as `/health`.
+        path: String,
+    },
+    /// A TCP connection is accepted.
+    Tcp,
+}
+
+impl TryFrom<String> for Readiness {
+    type Error = String;
+
+    fn try_from(text: String) -> Result<Self, String> {
+        let words: Vec<&str> = text.split_whitespace().collect();
+        match words.as_slice() {
+            ["mongodb", "ping"] | ["mongodb-ping"] | ["mongodb"] => Ok(Self::MongodbPing),
+            ["tcp"] => Ok(Self::Tcp),
+            ["http", method, path] if method.eq_ignore_ascii_case("GET") && path.starts_with('/') => {
+                Ok(Self::HttpGet { path: (*path).to_owned() })
+            }
+            _ => Err(format!(
+                "unknown readiness check '{text}': use \"mongodb ping\", \"http GET /path\" or \"tcp\""
+            )),
+        }
+    }
+}
+
+impl std::fmt::Display for Readiness {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::MongodbPing => f.write_str("mongodb ping"),
+            Self::HttpGet { path } => write!(f, "http GET {path}"),
+            Self::Tcp => f.write_str("tcp"),
+        }
+    }
+}
+
+/// Durations written as text: `"5s"`, `"500ms"`, `"1m30s"`, `"2.5s"`, or a number of seconds.
+pub mod duration_text {
+    use std::time::Duration;
+
+    use serde::{Deserialize, Deserializer};
+
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Repr {
+        Seconds(f64),
+        Text(String),
+    }
+
+    /// Deserializes a duration from text or a number of seconds.
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        match Repr::deserialize(d)? {
+            Repr::Seconds(s) if s.is_finite() && s >= 0.0 => Ok(Duration::from_secs_f64(s)),
+            Repr::Seconds(s) => Err(serde::de::Error::custom(format!("invalid duration {s}"))),
+            Repr::Text(t) => parse(&t).map_err(serde::de::Error::custom),
+        }
+    }
+
+    /// Parses `"1m30s"`, `"500ms"`, `"2.5s"`, `"1h"`: numbers each followed by `h`, `m`, `s` or `ms`.
+    pub fn parse(text: &str) -> Result<Duration, String> {
+        let invalid = || format!("invalid duration '{text}': write it like \"5s\", \"500ms\" or \"1m30s\"");
+        let mut rest = text.trim();
+        if rest.is_empty() {
+            return Err(invalid());
+        }
+        let mut total = 0.0_f64;
+        while !rest.is_empty() {
+            let number_len = rest.find(|c: char| !(c.is_ascii_digit() || c == '.')).ok_or_else(invalid)?;
+            let number: f64 = rest[..number_len].parse().map_err(|_| invalid())?;
+            rest = &rest[number_len..];
+            let unit_len = rest.find(|c: char| c.is_ascii_digit() || c == '.').unwrap_or(rest.len());
+            let seconds_per_unit = match &rest[..unit_len] {
+                "h" => 3600.0,
+                "m" | "min" => 60.0,
+                "s" => 1.0,
+                "ms" => 0.001,
+                _ => return Err(invalid()),
+            };
+            total += number * seconds_per_unit;
+            rest = &rest[unit_len..];
+        }
+        Ok(Duration::from_secs_f64(total))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_parse_like_kubectl_writes_them() {
+        assert_eq!(duration_text::parse("5s"), Ok(Duration::from_secs(5)));
+        assert_eq!(duration_text::parse("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(duration_text::parse("1m30s"), Ok(Duration::from_secs(90)));
+        assert_eq!(duration_text::parse("2.5s"), Ok(Duration::from_millis(2500)));
+        assert!(duration_text::parse("5").unwrap_err().contains("invalid duration '5'"));
+        assert!(duration_text::parse("5 parsecs").is_err());
+        assert!(duration_text::parse("").is_err());
+    }
+
+    #[test]
+    fn readiness_reads_the_three_forms() {
+        assert_eq!(Readiness::try_from("mongodb ping".to_owned()), Ok(Readiness::MongodbPing));
+        assert_eq!(
+            Readiness::try_from("http GET /health".to_owned()),
+            Ok(Readiness::HttpGet { path: "/health".into() })
+        );
+        assert_eq!(Readiness::try_from("tcp".to_owned()), Ok(Readiness::Tcp));
+        assert!(Readiness::try_from("http POST /x".to_owned()).unwrap_err().contains("http GET /path"));
+    }
+
+    #[test]
+    fn a_workload_takes_defaults_and_rejects_unknown_keys() {
+        let config: LocalConfig = toml::from_str(
+            r#"
+            [workloads.mongodb]
+            builtin = "mongodb"
+            service_port = 27117
+            readiness = "mongodb ping"
+            "#,
+        )
+        .unwrap();
+        let mongodb = &config.workloads["mongodb"];
+        assert_eq!(mongodb.replicas, 1);
+        assert_eq!(mongodb.recreate_delay, Duration::from_secs(5));
+        assert_eq!(mongodb.builtin, Some(Builtin::Mongodb));
+        assert_eq!(config.focus_workload, "focus-server");
+
+        let error = toml::from_str::<LocalConfig>(
+            "[workloads.x]\nservice_port = 1\nreadiness = \"tcp\"\nreplica = 2\n",
+        )
+        .unwrap_err();
+        assert!(error.to_string().contains("replica"), "{error}");
+    }
+}
