@@ -61,11 +61,18 @@
 //! (see [`outcome`](crate::Stop) for how it crosses the contract). A panic is caught by the
 //! SDK's panic hook and shows in the report as an error with its message and location.
 //!
+//! Off wasm (for `cargo test` and doc tests on the build machine) everything compiles, but a
+//! call that reaches the host panics: there is no host. Test scenario logic that needs no host,
+//! such as payload builders, with ordinary unit tests, and the scenarios with the runner.
+//!
 //! The SDK's own name must stay `scenarios_sdk` in a scenario crate's dependencies: the
 //! `#[scenario]` attribute refers to it by that name.
 
+#![warn(missing_docs)]
+
 extern crate self as scenarios_sdk;
 
+#[doc(hidden)]
 pub mod bindings;
 
 mod assert;

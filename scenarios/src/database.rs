@@ -38,12 +38,13 @@ pub fn wait_unreachable() -> Result<Duration, Stop> {
     Ok(took)
 }
 
-/// Waits until the Focus Server reports its database gate open (`/health` →
-/// `database.state == "up"`), so that a scenario starts from a server that sees MongoDB, not
-/// from the tail of the previous scenario's outage. A server whose `/health` does not report
-/// the state is taken as it is.
+/// Waits until the Focus Server reports its database gate open and its recordings seeded
+/// (`/health` → `database.state == "up"`, `database.recordings_seeded != false`), so that a
+/// scenario starts from a server that sees MongoDB and can answer historic configures, not
+/// from the tail of the previous scenario's outage. A field `/health` does not report is not
+/// waited for.
 pub fn wait_focus_server_sees_database(timeout: Duration) -> Result<(), Stop> {
-    let mut state = String::new();
+    let mut seen = String::new();
     let result = wait_until(
         "the Focus Server to report its database up in /health",
         timeout,
@@ -51,20 +52,19 @@ pub fn wait_focus_server_sees_database(timeout: Duration) -> Result<(), Stop> {
         || {
             let health = get("/health")?;
             expect_status(&health, 200)?;
-            state = match health.json()?.pointer("/database/state") {
-                Some(value) => value.as_str().unwrap_or_default().to_string(),
-                None => {
-                    warn!("/health reports no database.state; not waiting for it");
-                    return Ok(true);
-                }
-            };
-            Ok(state == "up")
+            let body = health.json()?;
+            let state = body.pointer("/database/state").and_then(|v| v.as_str());
+            let seeded = body
+                .pointer("/database/recordings_seeded")
+                .and_then(|v| v.as_bool());
+            seen = format!("database.state = {state:?}, database.recordings_seeded = {seeded:?}");
+            Ok(state.is_none_or(|s| s == "up") && seeded != Some(false))
         },
     );
     result.map(|_| ()).map_err(|stop| match stop {
-        Stop::Failed(failure) => Stop::Failed(failure.with_detail(format!(
-            "The Focus Server's /health said database.state = {state:?}."
-        ))),
+        Stop::Failed(failure) => {
+            Stop::Failed(failure.with_detail(format!("The Focus Server's /health said {seen}.")))
+        }
         other => other,
     })
 }

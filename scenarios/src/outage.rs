@@ -36,7 +36,7 @@ pub fn mongodb_scale_down_outage_returns_503_no_orchestration() -> Outcome {
 
 /// Ticket #2, option A: MongoDB scaled to 0 and its pod deleted, so nothing recreates it;
 /// POST /configure answers 503 within 5 s and orchestrates nothing.
-#[scenario(tags = ["p2", "mongodb", "kubernetes"], timeout = "60s")]
+#[scenario(tags = ["p2", "mongodb", "kubernetes"], timeout = "90s")]
 pub fn mongodb_pod_deletion_outage_returns_503_no_orchestration() -> Outcome {
     require(&[Capability::Scale, Capability::DeletePod])?;
     database::wait_focus_server_sees_database(Duration::from_secs(15))?;
@@ -50,7 +50,7 @@ pub fn mongodb_pod_deletion_outage_returns_503_no_orchestration() -> Outcome {
     }
     wait_until(
         "every mongodb pod to be gone",
-        Duration::from_secs(20),
+        Duration::from_secs(45),
         database::POLL,
         || Ok(mongodb.pods()?.is_empty()),
     )?;
