@@ -22,6 +22,7 @@ mod proxy;
 mod spawner;
 pub mod status;
 mod template;
+mod watchdog;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;

@@ -4,7 +4,8 @@
 //! tokio worker or blocking-pool thread: `PR_SET_PDEATHSIG` fires when the *thread* that forked
 //! dies, and the blocking pool retires idle threads after 10 s. Each pod is the leader of its own
 //! process group, so a stop reaches everything it started, and a terminal's Ctrl-C reaches only
-//! the runner, which then stops the pods itself.
+//! the runner, which then stops the pods itself. What the pods start themselves is covered by
+//! the [`watchdog`] when the runner is SIGKILLed.
 
 use std::collections::BTreeSet;
 use std::io;
@@ -12,6 +13,8 @@ use std::os::unix::process::CommandExt;
 use std::process::{Child, ChildStderr, ChildStdout, Command, ExitStatus, Stdio};
 use std::sync::mpsc;
 use std::sync::{Mutex, OnceLock};
+
+use super::watchdog;
 
 struct Request {
     command: Command,
@@ -63,6 +66,7 @@ pub async fn spawn(mut command: Command) -> io::Result<GroupChild> {
     let child = answer.await.map_err(|_| io::Error::other("the pod-spawner thread did not answer"))??;
     let pgid = child.id() as i32;
     LIVE_GROUPS.lock().unwrap_or_else(|e| e.into_inner()).insert(pgid);
+    watchdog::register(pgid);
     Ok(GroupChild { child, pgid, reaped: false })
 }
 
@@ -131,6 +135,7 @@ impl GroupChild {
         signal_group(self.pgid, libc::SIGKILL);
         self.reaped = true;
         LIVE_GROUPS.lock().unwrap_or_else(|e| e.into_inner()).remove(&self.pgid);
+        watchdog::release(self.pgid);
     }
 }
 
