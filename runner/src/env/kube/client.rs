@@ -1,11 +1,14 @@
 //! The kube client: `Config::infer()` (kubeconfig, `KUBECONFIG`, or the in-cluster service
 //! account), or the named context of the kubeconfig.
 
+use std::path::Path;
+
 use kube::config::{KubeConfigOptions, Kubeconfig};
 
 use crate::env::{EnvError, EnvResult};
 
 use super::config::{KubeConfig, ServiceAccess};
+use super::errors::error_chain;
 
 /// A connected client and how services are reached with it.
 #[derive(Clone)]
@@ -19,27 +22,39 @@ pub struct Connection {
     pub cluster_dns: bool,
 }
 
-/// Builds the client `config` asks for. The error says which configuration was tried.
-pub async fn connect(config: &KubeConfig) -> EnvResult<Connection> {
+/// Builds the client `config` asks for; a relative `kubeconfig` starts at `config_dir`. The
+/// error says which configuration was tried.
+pub async fn connect(config: &KubeConfig, config_dir: &Path) -> EnvResult<Connection> {
     // kube's rustls needs a process-wide crypto provider; ring is the workspace's one.
     let _ = rustls::crypto::ring::default_provider().install_default();
-    let kube_config = match &config.context {
-        Some(context) => {
-            let options = KubeConfigOptions { context: Some(context.clone()), ..Default::default() };
-            kube::Config::from_kubeconfig(&options).await.map_err(|e| {
+    let options = KubeConfigOptions { context: config.context.clone(), ..Default::default() };
+    let context = config.context.as_deref().map_or_else(|| "the current context".to_owned(), |c| format!("kube context {c:?}"));
+    let kube_config = match (&config.kubeconfig, &config.context) {
+        (Some(path), _) => {
+            let path = config_dir.join(path);
+            let file = Kubeconfig::read_from(&path).map_err(|e| {
+                EnvError::Failed(format!("cannot read the kubeconfig {}: {}", path.display(), error_chain(&e)))
+            })?;
+            kube::Config::from_custom_kubeconfig(file, &options).await.map_err(|e| {
                 EnvError::Failed(format!(
-                    "cannot use kube context {context:?}: {}; list the contexts with \
-                     `kubectl config get-contexts` (KUBECONFIG={})",
-                    super::errors::error_chain(&e),
-                    std::env::var("KUBECONFIG").unwrap_or_else(|_| "~/.kube/config".into())
+                    "cannot use {context} of the kubeconfig {}: {}",
+                    path.display(),
+                    error_chain(&e)
                 ))
             })?
         }
-        None => kube::Config::infer().await.map_err(|e| {
+        (None, Some(_)) => kube::Config::from_kubeconfig(&options).await.map_err(|e| {
+            EnvError::Failed(format!(
+                "cannot use {context}: {}; list the contexts with `kubectl config get-contexts` (KUBECONFIG={})",
+                error_chain(&e),
+                std::env::var("KUBECONFIG").unwrap_or_else(|_| "~/.kube/config".into())
+            ))
+        })?,
+        (None, None) => kube::Config::infer().await.map_err(|e| {
             EnvError::Failed(format!(
                 "no Kubernetes configuration: {}; set KUBECONFIG or a current context \
                  (`kubectl config use-context NAME`), or run the runner in a pod with a service account",
-                super::errors::error_chain(&e)
+                error_chain(&e)
             ))
         })?,
     };
@@ -47,13 +62,13 @@ pub async fn connect(config: &KubeConfig) -> EnvResult<Connection> {
     let client = kube::Client::try_from(kube_config).map_err(|e| {
         EnvError::Failed(format!(
             "cannot build a Kubernetes client for {cluster_url}: {}",
-            super::errors::error_chain(&e)
+            error_chain(&e)
         ))
     })?;
     let cluster_dns = match config.service_access {
         ServiceAccess::ClusterDns => true,
         ServiceAccess::PortForward => false,
-        ServiceAccess::Auto => in_cluster(),
+        ServiceAccess::Auto => config.kubeconfig.is_none() && in_cluster(),
     };
     Ok(Connection { client, cluster_url, cluster_dns })
 }

@@ -6,6 +6,7 @@
 //! kind = "kubernetes"
 //! namespace = "panda-system"
 //! context = "kind-panda"                       # optional: the kubeconfig's current context
+//! kubeconfig = "staging.kubeconfig"            # optional: KUBECONFIG, ~/.kube/config or in-cluster
 //! focus_url = "http://focus.example.com:5000"  # optional: else a port-forward is opened
 //!
 //! [environments.cluster.workloads]
@@ -30,6 +31,9 @@ pub struct KubeConfig {
     /// The namespace every workload, service and NetworkPolicy lives in.
     #[serde(default = "default_namespace")]
     pub namespace: String,
+    /// The kubeconfig file, relative to `runner.toml`'s folder; when unset, `KUBECONFIG` or
+    /// `~/.kube/config`, or else the in-cluster service account (`kube::Config::infer`).
+    pub kubeconfig: Option<std::path::PathBuf>,
     /// The kubeconfig context; the current context (or the in-cluster config) when unset.
     pub context: Option<String>,
     /// Where the Focus Server answers. When unset or unreachable, the runner opens a

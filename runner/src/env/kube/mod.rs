@@ -84,15 +84,15 @@ pub async fn open(config: &KubeConfig, ctx: &OpenContext) -> EnvResult<Arc<dyn E
 
 /// Restores whatever earlier runs left in the environment's namespace and says what it did,
 /// one line per change; empty when there was nothing (`scenario-runner cleanup`).
-pub async fn cleanup(config: &KubeConfig, env_name: &str) -> EnvResult<Vec<String>> {
+pub async fn cleanup(config: &KubeConfig, env_name: &str, config_dir: &std::path::Path) -> EnvResult<Vec<String>> {
     config.validate(env_name).map_err(EnvError::Failed)?;
-    let cluster = connect(config).await?.0;
+    let cluster = connect(config, config_dir).await?.0;
     let leftovers = cleanup::find(&cluster).await?;
     cleanup::restore(&cluster, &leftovers).await
 }
 
-async fn connect(config: &KubeConfig) -> EnvResult<(Cluster, bool)> {
-    let connection = client::connect(config).await?;
+async fn connect(config: &KubeConfig, config_dir: &std::path::Path) -> EnvResult<(Cluster, bool)> {
+    let connection = client::connect(config, config_dir).await?;
     let cluster = Cluster {
         client: connection.client,
         namespace: config.namespace.clone(),
@@ -106,7 +106,7 @@ impl KubeEnvironment {
     /// See [`open`].
     pub async fn open(config: &KubeConfig, ctx: &OpenContext) -> EnvResult<Self> {
         config.validate(&ctx.name).map_err(EnvError::Failed)?;
-        let (cluster, cluster_dns) = connect(config).await?;
+        let (cluster, cluster_dns) = connect(config, &ctx.config_dir).await?;
         restore_or_refuse(&cluster, ctx).await?;
         let workloads: BTreeMap<String, Workload> = config
             .workloads
@@ -223,23 +223,24 @@ impl Environment for KubeEnvironment {
 
     async fn wait_ready(&self, workload: &str, timeout: Duration) -> EnvResult<()> {
         let w = self.workload(workload)?;
-        let progress = Mutex::new((0usize, 0usize));
-        let desired = Mutex::new(None::<u32>);
+        let object = Mutex::new(None);
+        let pods_seen = Mutex::new(None::<(usize, usize)>);
         let wait = async {
-            let summary = workloads::await_object_ready(&self.cluster, w.kind, &w.name).await?;
-            *desired.lock().unwrap_or_else(|p| p.into_inner()) = Some(summary.desired);
+            let summary = workloads::await_object_ready(&self.cluster, w.kind, &w.name, &object).await?;
             let want = summary.desired as usize;
-            pods::await_pods(&self.cluster, w, |ready, _| if want == 0 { ready == 0 } else { ready >= want }, &progress)
-                .await
+            let done = |ready: usize, _total: usize| if want == 0 { ready == 0 } else { ready >= want };
+            pods::await_pods(&self.cluster, w, done, &pods_seen).await
         };
         match tokio::time::timeout(timeout, wait).await {
             Ok(result) => result,
             Err(_) => {
-                let (ready, total) = *progress.lock().unwrap_or_else(|p| p.into_inner());
-                let desired = *desired.lock().unwrap_or_else(|p| p.into_inner());
-                let status = match desired {
-                    Some(d) => format!("{ready} of {d} wanted pods ready ({total} pods)"),
-                    None => "the controller has not reported all replicas ready".to_owned(),
+                let object = object.lock().unwrap_or_else(|p| p.into_inner()).clone();
+                let pods_seen = *pods_seen.lock().unwrap_or_else(|p| p.into_inner());
+                let status = match (pods_seen, object) {
+                    (Some((ready, total)), Some(s)) => format!("{ready} of {} wanted pods ready ({total} pods)", s.desired),
+                    (None, Some(s)) if !s.observed => "the controller has not caught up with the latest spec".to_owned(),
+                    (None, Some(s)) => format!("{} of {} replicas ready", s.ready, s.desired),
+                    (_, None) => "no answer from the watch".to_owned(),
                 };
                 Err(EnvError::Timeout(format!(
                     "wait-ready {workload}: {status} after {:.1} s ({} in namespace {})",

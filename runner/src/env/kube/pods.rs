@@ -94,7 +94,7 @@ pub async fn await_pods(
     cluster: &Cluster,
     workload: &Workload,
     done: impl Fn(usize, usize) -> bool,
-    progress: &std::sync::Mutex<(usize, usize)>,
+    progress: &std::sync::Mutex<Option<(usize, usize)>>,
 ) -> EnvResult<()> {
     let config = watcher::Config::default().labels(&workload.selector.to_string());
     let mut stream = watcher::watcher(cluster.api::<KubePod>(), config).default_backoff().boxed();
@@ -129,7 +129,7 @@ pub async fn await_pods(
         }
         if listed {
             let ready = pods.values().filter(|r| **r).count();
-            *progress.lock().unwrap_or_else(|p| p.into_inner()) = (ready, pods.len());
+            *progress.lock().unwrap_or_else(|p| p.into_inner()) = Some((ready, pods.len()));
             if done(ready, pods.len()) {
                 return Ok(());
             }

@@ -233,6 +233,7 @@ pub async fn marked(cluster: &Cluster, kind: WorkloadKind) -> EnvResult<Vec<(Str
 pub async fn scale(cluster: &Cluster, workload: &Workload, replicas: u32, run_id: &str) -> EnvResult<()> {
     let (kind, name) = (workload.kind, workload.name.as_str());
     let mut attempts = 0u32;
+    let mut marked_now = false;
     let original = loop {
         let now = summary(cluster, kind, name).await?;
         match now.mark {
@@ -252,6 +253,7 @@ pub async fn scale(cluster: &Cluster, workload: &Workload, replicas: u32, run_id
             None => {
                 let mark = Mark { original_replicas: now.desired, run_id: run_id.to_owned() };
                 if set_mark(cluster, kind, name, &mark, now.resource_version.as_deref()).await? {
+                    marked_now = true;
                     break now.desired;
                 }
                 attempts += 1;
@@ -266,7 +268,13 @@ pub async fn scale(cluster: &Cluster, workload: &Workload, replicas: u32, run_id
             }
         }
     };
-    patch_scale(cluster, kind, name, replicas).await?;
+    if let Err(e) = patch_scale(cluster, kind, name, replicas).await {
+        if marked_now {
+            // Nothing changed: the mark would only make the next run refuse to start.
+            let _ = clear_mark(cluster, kind, name).await;
+        }
+        return Err(e);
+    }
     if replicas == original {
         clear_mark(cluster, kind, name).await?;
     }
@@ -281,9 +289,20 @@ pub async fn restore(cluster: &Cluster, kind: WorkloadKind, name: &str, mark: &M
 
 /// Waits, with a watch, until the controller has seen the latest spec and reports all
 /// desired replicas ready. Transient watch errors are retried; RBAC and not-found are not.
-pub async fn await_object_ready(cluster: &Cluster, kind: WorkloadKind, name: &str) -> EnvResult<Summary> {
+/// `last` keeps the latest summary seen, for timeout messages.
+pub async fn await_object_ready(
+    cluster: &Cluster,
+    kind: WorkloadKind,
+    name: &str,
+    last: &std::sync::Mutex<Option<Summary>>,
+) -> EnvResult<Summary> {
     by_kind!(kind, K => {
-        let cond = |obj: Option<&K>| obj.map(|o| o.summary()).is_some_and(|s| s.observed && s.ready >= s.desired);
+        let cond = |obj: Option<&K>| {
+            let summary = obj.map(|o| o.summary());
+            let done = summary.as_ref().is_some_and(|s| s.observed && s.ready >= s.desired);
+            *last.lock().unwrap_or_else(|p| p.into_inner()) = summary;
+            done
+        };
         loop {
             match kube::runtime::wait::await_condition(cluster.api::<K>(), name, cond).await {
                 Ok(Some(obj)) => return Ok(obj.summary()),
