@@ -16,6 +16,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use mongodb::bson::{doc, Document};
+use mongodb::options::{CollectionOptions, WriteConcern};
 use mongodb::Collection;
 use serde::{Deserialize, Serialize};
 use tokio::sync::{watch, Notify};
@@ -61,8 +62,11 @@ pub enum PendingWrite {
     },
 }
 
+/// Job records are written with `j: true`: acknowledged only once in MongoDB's journal, so a
+/// record the server acted on survives a MongoDB crash (kill -9) right after.
 fn collection(db: &Db) -> Collection<JobRecord> {
-    db.database().collection(COLLECTION)
+    let journaled = WriteConcern::builder().journal(true).build();
+    db.database().collection_with_options(COLLECTION, CollectionOptions::builder().write_concern(journaled).build())
 }
 
 /// Inserts a new record; `Ok` only once MongoDB acknowledged it.

@@ -1,0 +1,191 @@
+//! Shared support of the focus-server tests and the outage benchmark: the server as a real
+//! process, a blocking HTTP client, a blackhole proxy, and direct reads of MongoDB.
+#![allow(dead_code)]
+
+pub mod blackhole;
+pub mod http;
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use serde_json::{json, Value};
+use testkit::{free_port, wait_until, ChildGuard, MongoServer, Scratch};
+
+pub use http::Response;
+
+/// The P0 ticket's exact request body (`POST /config/test_task`).
+pub const TICKET_BODY: &str = r#"{"displayTimeAxisDuration": 10, "nfftSelection": 1024, "canvasInfo": {"height": 1000}, "sensors": {"min": 1, "max": 3}, "frequencyRange": {"min": 0, "max": 500}, "start_time": "250101000000", "end_time": "250101001000"}"#;
+
+/// A live multichannel configure body.
+pub fn live_body() -> String {
+    json!({"displayInfo": {"height": 1000}, "channels": {"min": 1, "max": 8}, "view_type": "0",
+        "nfftSelection": 1024, "frequencyRange": {"min": 0, "max": 500}, "displayTimeAxisDuration": 10,
+        "start_time": null, "end_time": null})
+    .to_string()
+}
+
+/// The `focus-server` binary: cargo's own path in integration tests, else next to the test.
+pub fn focus_server_bin() -> PathBuf {
+    match option_env!("CARGO_BIN_EXE_focus-server") {
+        Some(path) => PathBuf::from(path),
+        None => testkit::workspace_bin("focus-server"),
+    }
+}
+
+/// A focus-server process on a free loopback port; killed on drop.
+#[derive(Debug)]
+pub struct FocusServer {
+    child: ChildGuard,
+    addr: SocketAddr,
+    log: PathBuf,
+    _scratch: Scratch,
+}
+
+impl FocusServer {
+    /// Starts `bin` against `mongo_uri` with `args`, and waits until `/ready` answers 200.
+    pub fn start_with(bin: &Path, mongo_uri: &str, args: &[&str]) -> Self {
+        let scratch = Scratch::new("focus-server");
+        let log = scratch.path.join("focus-server.log");
+        let addr: SocketAddr = ([127, 0, 0, 1], free_port()).into();
+        let mut cmd = Command::new(bin);
+        cmd.arg("--listen").arg(addr.to_string()).arg("--mongo-uri").arg(mongo_uri).args(args);
+        cmd.env("RUST_LOG", "info,mongodb=warn");
+        let child = ChildGuard::spawn("focus-server", cmd, Some(&log)).unwrap_or_else(|e| panic!("{e}"));
+        let mut server = Self { child, addr, log, _scratch: scratch };
+        let mut ready = false;
+        for _ in 0..1000 {
+            if server.child.has_exited() {
+                break;
+            }
+            if server.get("/ready").is_ok_and(|r| r.status == 200) {
+                ready = true;
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        assert!(ready, "focus-server did not become ready; its log:\n{}", server.log_text());
+        server
+    }
+
+    /// Starts the test build of the server.
+    pub fn start(mongo_uri: &str, args: &[&str]) -> Self {
+        Self::start_with(&focus_server_bin(), mongo_uri, args)
+    }
+
+    /// Its address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Its process id.
+    pub fn pid(&self) -> u32 {
+        self.child.pid()
+    }
+
+    /// Whether it still runs.
+    pub fn is_running(&mut self) -> bool {
+        !self.child.has_exited()
+    }
+
+    /// Sends SIGTERM and waits for the exit status.
+    pub fn terminate(&mut self, timeout: Duration) -> Option<std::process::ExitStatus> {
+        self.child.signal(libc::SIGTERM);
+        self.child.wait_timeout(timeout)
+    }
+
+    /// Its log so far.
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// One request with a 10 s client timeout.
+    pub fn request(&self, method: &str, path: &str, body: Option<&str>) -> std::io::Result<Response> {
+        http::request(self.addr, method, path, body.map(str::as_bytes), Duration::from_secs(10))
+    }
+
+    /// `GET path`.
+    pub fn get(&self, path: &str) -> std::io::Result<Response> {
+        self.request("GET", path, None)
+    }
+
+    /// `POST path` with `body`; panics on a transport error.
+    pub fn post(&self, path: &str, body: &str) -> Response {
+        self.request("POST", path, Some(body)).unwrap_or_else(|e| panic!("POST {path}: {e}\n{}", self.log_text()))
+    }
+
+    /// `/health`'s `database` object.
+    pub fn db_health(&self) -> Value {
+        self.get("/health").expect("GET /health").json()["database"].clone()
+    }
+
+    /// Waits until `/health` reports the database `state` (`up` or `down`).
+    pub fn wait_db(&self, state: &str, timeout: Duration) {
+        wait_until(&format!("the database gate to be {state}"), timeout, || {
+            self.get("/health").is_ok_and(|r| r.json()["database"]["state"] == state)
+        });
+    }
+
+    /// Waits until the recordings index is seeded and the gate is open.
+    pub fn wait_seeded(&self) {
+        wait_until("the recordings index to be seeded", Duration::from_secs(30), || {
+            self.get("/health").is_ok_and(|r| r.json()["database"]["recordings_seeded"] == true)
+        });
+    }
+
+    /// `GET /jobs?task_id=…` as JSON.
+    pub fn jobs_of(&self, task: &str) -> Vec<Value> {
+        let r = self.get(&format!("/jobs?task_id={task}")).expect("GET /jobs");
+        assert_eq!(r.status, 200, "{}", r.body);
+        r.json().as_array().cloned().unwrap_or_default()
+    }
+}
+
+/// A MongoDB-wire server and a seeded focus-server that live as long as the test binary.
+#[derive(Debug)]
+pub struct Stack {
+    /// The database.
+    pub mongo: MongoServer,
+    /// The server under test.
+    pub server: FocusServer,
+}
+
+/// The shared stack, started once on a thread that never ends (children die with the thread
+/// that started them, so they must not be started from a short-lived test thread).
+pub fn shared_stack() -> &'static Stack {
+    static STACK: OnceLock<Stack> = OnceLock::new();
+    STACK.get_or_init(|| {
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mongo = MongoServer::start();
+            let server = FocusServer::start(&mongo.uri(), &["--seed-recordings", "--channels", "2222"]);
+            server.wait_seeded();
+            tx.send(Stack { mongo, server }).expect("hand the stack over");
+            loop {
+                std::thread::park();
+            }
+        });
+        rx.recv().expect("the shared stack thread started the servers")
+    })
+}
+
+/// Reads job records straight from MongoDB (a separate client, so the server's gate is not
+/// involved).
+pub fn records_of_task(mongo_uri: &str, task: &str) -> Vec<Value> {
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+    rt.block_on(async {
+        use futures::TryStreamExt;
+        let client = mongodb::Client::with_uri_str(mongo_uri).await.expect("client");
+        let coll = client.database("focus").collection::<mongodb::bson::Document>("jobs");
+        let docs: Vec<mongodb::bson::Document> = coll
+            .find(mongodb::bson::doc! {"task_id": task})
+            .await
+            .expect("find")
+            .try_collect()
+            .await
+            .expect("collect");
+        docs.into_iter().map(|d| serde_json::to_value(d).expect("to JSON")).collect()
+    })
+}
