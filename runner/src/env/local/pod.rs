@@ -207,6 +207,15 @@ impl Pod {
         self.changed.notify_one();
     }
 
+    /// Notes why it waits, unless it is already being stopped.
+    fn set_pending(&self, why: String) {
+        self.update(|s| {
+            if s.phase != Phase::Terminating {
+                s.phase = Phase::Pending(why);
+            }
+        });
+    }
+
     fn status(&self) -> PodStatus {
         self.status.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
@@ -227,7 +236,7 @@ impl Pod {
     async fn live(mut self, start_at: Instant, log: Arc<PodLog>) {
         if start_at > Instant::now() {
             let window = start_at - Instant::now();
-            self.update(|s| s.phase = Phase::Pending(format!("starting in {window:.1?}")));
+            self.set_pending(format!("starting in {window:.1?}"));
             log.event(&format!("created; starts after the start-up window of {window:.1?}"));
         }
         if self.sleep_until(start_at).await {
@@ -235,7 +244,7 @@ impl Pod {
         }
         let _volume = match self.template.volume.clone() {
             Some(volume) => {
-                self.update(|s| s.phase = Phase::Pending("waiting for the volume to be released".into()));
+                self.set_pending("waiting for the volume to be released".into());
                 tokio::select! {
                     held = volume.lock_owned() => Some(held),
                     _ = Self::stopped(&mut self.stop) => return self.gone(&log, "deleted before it started"),

@@ -1,6 +1,7 @@
-//! `env status`: a live snapshot of a running local environment. The environment answers on a
-//! Unix socket in its run folder, `<run_dir>/env.sock`, and points `<runs>/current` at that
-//! folder, so `env status` finds the newest one while it runs and nothing stale after it ends.
+//! `env status`: a live snapshot of a running local environment. The environment answers on an
+//! abstract Unix socket named after its run folder (no file, no length limit from deep paths,
+//! gone with the process however it ends) and points `<runs>/current` at that folder, so
+//! `env status` finds the newest one while it runs and nothing stale after it ends.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -9,8 +10,19 @@ use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::task::JoinHandle;
 
-/// The socket's file name in the run folder.
-pub const SOCKET_NAME: &str = "env.sock";
+/// The abstract socket name of the environment whose run folder is `run_dir`.
+fn socket_name(run_dir: &Path) -> String {
+    use sha2::{Digest, Sha256};
+    let canonical = run_dir.canonicalize().unwrap_or_else(|_| run_dir.to_owned());
+    let digest = Sha256::digest(canonical.as_os_str().as_encoded_bytes());
+    let hex: String = digest.iter().take(8).map(|b| format!("{b:02x}")).collect();
+    format!("scenario-runner-env-{hex}")
+}
+
+fn socket_addr(run_dir: &Path) -> std::io::Result<std::os::unix::net::SocketAddr> {
+    use std::os::linux::net::SocketAddrExt;
+    std::os::unix::net::SocketAddr::from_abstract_name(socket_name(run_dir))
+}
 
 /// The whole environment now.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -71,21 +83,20 @@ pub struct PodInfo {
     pub log: PathBuf,
 }
 
-/// Answers status queries until dropped; then removes the socket and the `current` link.
+/// Answers status queries until dropped; then removes the `current` link if it is still its.
 #[derive(Debug)]
 pub struct StatusServer {
     task: JoinHandle<()>,
-    socket: PathBuf,
     link: PathBuf,
     run_dir: PathBuf,
 }
 
 impl StatusServer {
-    /// Listens on `<run_dir>/env.sock` and points `<run_dir>/../current` at `run_dir`.
+    /// Listens on the run's socket and points `<run_dir>/../current` at `run_dir`.
     pub fn start(run_dir: &Path, snapshot: impl Fn() -> EnvStatus + Send + Sync + 'static) -> std::io::Result<Self> {
-        let socket = run_dir.join(SOCKET_NAME);
-        let _ = std::fs::remove_file(&socket);
-        let listener = tokio::net::UnixListener::bind(&socket)?;
+        let listener = std::os::unix::net::UnixListener::bind_addr(&socket_addr(run_dir)?)?;
+        listener.set_nonblocking(true)?;
+        let listener = tokio::net::UnixListener::from_std(listener)?;
         let task = tokio::spawn(async move {
             while let Ok((mut stream, _)) = listener.accept().await {
                 let mut text = serde_json::to_string(&snapshot()).unwrap_or_default();
@@ -99,30 +110,34 @@ impl StatusServer {
             let _ = std::fs::remove_file(&temp);
             std::os::unix::fs::symlink(name, &temp).and_then(|()| std::fs::rename(&temp, &link))?;
         }
-        Ok(Self { task, socket, link, run_dir: run_dir.to_owned() })
+        Ok(Self { task, link, run_dir: run_dir.to_owned() })
     }
 }
 
 impl Drop for StatusServer {
     fn drop(&mut self) {
         self.task.abort();
-        let _ = std::fs::remove_file(&self.socket);
         if std::fs::read_link(&self.link).is_ok_and(|target| Some(target.as_os_str()) == self.run_dir.file_name()) {
             let _ = std::fs::remove_file(&self.link);
         }
     }
 }
 
-/// Asks the environment whose socket is `socket` for its status.
-pub async fn query(socket: &Path) -> Result<EnvStatus, String> {
-    let mut stream = tokio::net::UnixStream::connect(socket).await.map_err(|e| {
-        format!("no local environment is running ({}: {e}); start one with `scenario-runner env up`", socket.display())
-    })?;
+/// Asks the environment whose run folder is `run_dir` (such as `target/scenario-runs/current`)
+/// for its status.
+pub async fn query(run_dir: &Path) -> Result<EnvStatus, String> {
+    let not_running = |e: std::io::Error| {
+        format!("no local environment is running ({}: {e}); start one with `scenario-runner env up`", run_dir.display())
+    };
+    let stream = std::os::unix::net::UnixStream::connect_addr(&socket_addr(run_dir).map_err(not_running)?)
+        .and_then(|s| s.set_nonblocking(true).map(|()| s))
+        .map_err(not_running)?;
+    let mut stream = tokio::net::UnixStream::from_std(stream).map_err(not_running)?;
     let mut text = String::new();
     let read = tokio::time::timeout(std::time::Duration::from_secs(5), stream.read_to_string(&mut text)).await;
-    read.map_err(|_| format!("the environment at {} did not answer within 5 s", socket.display()))?
-        .map_err(|e| format!("cannot read the status from {}: {e}", socket.display()))?;
-    serde_json::from_str(&text).map_err(|e| format!("unreadable status from {}: {e}", socket.display()))
+    read.map_err(|_| format!("the environment at {} did not answer within 5 s", run_dir.display()))?
+        .map_err(|e| format!("cannot read the status from {}: {e}", run_dir.display()))?;
+    serde_json::from_str(&text).map_err(|e| format!("unreadable status from {}: {e}", run_dir.display()))
 }
 
 impl fmt::Display for EnvStatus {
@@ -197,7 +212,7 @@ mod tests {
         let run_dir = runs.path().join("r1");
         std::fs::create_dir_all(&run_dir).unwrap();
         let server = StatusServer::start(&run_dir, sample).unwrap();
-        let current = runs.path().join("current").join(SOCKET_NAME);
+        let current = runs.path().join("current");
         assert_eq!(query(&current).await.unwrap(), sample());
         drop(server);
         assert!(!runs.path().join("current").exists());
