@@ -5,5 +5,9 @@
 //! `host` implements the contract's imports and is the only module that knows both the engine
 //! and the environment; `env` is the environment trait and its backends; `report` is JUnit.
 
+pub mod cli;
 pub mod config;
+pub mod engine;
 pub mod env;
+pub mod host;
+pub mod report;

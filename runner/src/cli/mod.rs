@@ -1,0 +1,47 @@
+//! The command line: one file per subcommand. Adding a subcommand is three lines here: its
+//! `mod`, its variant in [`Command`], and its arm in [`Command::execute`].
+
+mod config_file;
+mod guests;
+mod list;
+mod progress;
+mod run;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+pub use config_file::{LoadedConfig, find_config, load_config};
+pub use guests::{resolve_paths, workspace_target_dir};
+pub use run::parse_duration;
+
+/// Runs WebAssembly outage scenarios against an environment and writes JUnit.
+#[derive(Debug, Parser)]
+#[command(name = "scenario-runner", version, about, propagate_version = true)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run scenarios: each in a fresh sandbox, with automatic rollback, and write a JUnit report.
+    Run(run::RunArgs),
+    /// List the scenarios of components: name, tags, timeout, key and description.
+    List(list::ListArgs),
+}
+
+impl Command {
+    /// Runs the subcommand. `Err` is a usage, configuration or load problem (exit code 2).
+    pub async fn execute(self) -> anyhow::Result<ExitCode> {
+        match self {
+            Command::Run(args) => run::execute(args).await,
+            Command::List(args) => list::execute(args).await,
+        }
+    }
+}
+
+/// The exit code for usage, configuration and load errors.
+pub const EXIT_USAGE: u8 = 2;

@@ -1,0 +1,317 @@
+//! `scenario-runner run PATH...`: load, select, open the environment, run every selected
+//! scenario with rollback, write the JUnit report (always), print the summary, and exit 0
+//! (all passed or skipped), 1 (a failure or an error), 2 (usage, configuration or load
+//! problem), or 130/143 after SIGINT/SIGTERM.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI32, Ordering};
+use std::time::Duration;
+
+use anyhow::{Context as _, anyhow, bail};
+use clap::{Args, ValueEnum};
+
+use super::config_file::{LoadedConfig, load_config};
+use super::guests::resolve_paths;
+use super::progress::Progress;
+use crate::engine::{EngineOptions, Interrupt};
+use crate::env::{self, OpenContext};
+use crate::host::session::{Engine, PlanEntry, Selection, Session, SessionSettings, load_plan};
+use crate::host::{FocusClient, HostLimits};
+use crate::report::summary;
+
+/// Arguments of `run`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Components to run: `.wasm` files, folders of them, or cargo package folders (built for
+    /// wasm32-wasip2 first).
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    /// Run exactly the scenario with this name.
+    #[arg(long, value_name = "NAME")]
+    pub scenario: Option<String>,
+    /// Run the scenarios whose name contains this.
+    #[arg(long, value_name = "SUBSTRING")]
+    pub filter: Option<String>,
+    /// Run the scenarios with this tag; repeat for several (any of them selects).
+    #[arg(long = "tag", value_name = "TAG")]
+    pub tags: Vec<String>,
+    /// The environment of the configuration file to run against [default: its
+    /// `default_environment`].
+    #[arg(long, value_name = "NAME")]
+    pub env: Option<String>,
+    /// The configuration file [default: runner.toml in the current folder or the nearest one
+    /// above it].
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Where to write the JUnit report [default: target/scenario-reports/junit.xml beside
+    /// runner.toml].
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
+    /// Every scenario's timeout, replacing its own, such as `30s`, `2m` or `500ms`.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub timeout: Option<Duration>,
+    /// How to print the summary: for people, or one JSON object on stdout.
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+    /// Restore what an earlier, crashed run left changed before starting, instead of refusing
+    /// to start.
+    #[arg(long)]
+    pub force_cleanup: bool,
+}
+
+/// The summary's format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// Lines for people.
+    Human,
+    /// One JSON object on stdout.
+    Json,
+}
+
+/// Parses `90s`, `2m`, `1m30s`, `500ms`, `1.5s` or a plain number of seconds.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let bad = || format!("`{text}` is not a duration; write it like 30s, 2m, 1m30s, 500ms or 1.5s");
+    let text = text.trim();
+    if let Ok(seconds) = text.parse::<f64>() {
+        return (seconds.is_finite() && seconds > 0.0)
+            .then(|| Duration::from_secs_f64(seconds))
+            .ok_or_else(bad);
+    }
+    let mut total = 0.0;
+    let mut rest = text;
+    while !rest.is_empty() {
+        let number_end = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .ok_or_else(bad)?;
+        let number: f64 = rest[..number_end].parse().map_err(|_| bad())?;
+        rest = &rest[number_end..];
+        let unit_end = rest
+            .find(|c: char| c.is_ascii_digit() || c == '.')
+            .unwrap_or(rest.len());
+        let scale = match &rest[..unit_end] {
+            "ms" => 0.001,
+            "s" => 1.0,
+            "m" | "min" => 60.0,
+            "h" => 3600.0,
+            _ => return Err(bad()),
+        };
+        total += number * scale;
+        rest = &rest[unit_end..];
+    }
+    (total > 0.0)
+        .then(|| Duration::from_secs_f64(total))
+        .ok_or_else(bad)
+}
+
+/// The engine options of a configuration.
+pub(super) fn engine_options(loaded: &LoadedConfig) -> EngineOptions {
+    EngineOptions {
+        cache_dir: Some(crate::engine::CompileCache::default_dir(Some(&loaded.root))),
+        memory_cap: (loaded.config.runner.memory_limit_mib as usize) << 20,
+        ..EngineOptions::default()
+    }
+}
+
+/// Fails with the names that exist when the selection picks nothing.
+fn check_selection(plan: &[PlanEntry], args: &RunArgs) -> anyhow::Result<()> {
+    let mut any_broken = false;
+    let mut names = Vec::new();
+    for entry in plan {
+        match entry {
+            PlanEntry::Loaded { selected, .. } if !selected.is_empty() => return Ok(()),
+            PlanEntry::Loaded { all, .. } => names.extend(all.iter().map(|m| m.name.clone())),
+            PlanEntry::Broken { .. } => any_broken = true,
+        }
+    }
+    if any_broken {
+        return Ok(());
+    }
+    let asked = [
+        args.scenario.as_ref().map(|s| format!("--scenario {s}")),
+        args.filter.as_ref().map(|f| format!("--filter {f}")),
+        (!args.tags.is_empty()).then(|| format!("--tag {}", args.tags.join(" --tag "))),
+    ]
+    .into_iter()
+    .flatten()
+    .collect::<Vec<_>>()
+    .join(" ");
+    if names.is_empty() {
+        bail!("the components hold no scenario");
+    }
+    bail!(
+        "no scenario matches {asked}; the components hold: {}",
+        names.join(", ")
+    )
+}
+
+/// Runs the subcommand.
+pub async fn execute(args: RunArgs) -> anyhow::Result<ExitCode> {
+    let loaded = load_config(args.config.as_deref())?;
+    let (env_name, env_config) = loaded
+        .config
+        .environment(args.env.as_deref(), &loaded.path)?;
+    let files = resolve_paths(&args.paths)?;
+    let engine = Engine::new(engine_options(&loaded))?;
+    let selection = Selection {
+        scenario: args.scenario.clone(),
+        filter: args.filter.clone(),
+        tags: args.tags.clone(),
+    };
+    let plan = load_plan(&engine, &files, &selection).await;
+    check_selection(&plan, &args)?;
+    let junit = match &args.junit {
+        Some(path) => std::env::current_dir()
+            .context("cannot read the current folder")?
+            .join(path),
+        None => loaded
+            .root
+            .join("target")
+            .join("scenario-reports")
+            .join("junit.xml"),
+    };
+
+    let signals = Signals::install()?;
+    let run_id = run_id();
+    let ctx = OpenContext {
+        name: env_name.to_owned(),
+        run_id: run_id.clone(),
+        config_dir: loaded.root.clone(),
+        run_dir: loaded
+            .root
+            .join("target")
+            .join("scenario-runs")
+            .join(&run_id),
+        force_cleanup: args.force_cleanup,
+    };
+    let env = env::open(env_config, &ctx)
+        .await
+        .map_err(|e| anyhow!("cannot open the environment `{env_name}`: {e}"))?;
+    let focus = match FocusClient::new(&env.focus_url()) {
+        Ok(focus) => focus,
+        Err(e) => {
+            env.shutdown().await;
+            bail!("environment `{env_name}`: {e}");
+        }
+    };
+    let settings = SessionSettings {
+        timeout_override: args.timeout,
+        default_timeout: Duration::from_secs_f64(loaded.config.runner.default_timeout_s),
+        steady_timeout: Duration::from_secs_f64(loaded.config.runner.steady_state_timeout_s),
+        limits: HostLimits::default(),
+        log_tail_lines: 100,
+    };
+    let session = Session {
+        engine: &engine,
+        env: env.clone(),
+        focus,
+        settings,
+        interrupt: signals.interrupt.clone(),
+    };
+    let mut progress = Progress::new(junit.clone());
+    let report = session.run(&plan, &mut progress).await;
+    progress.write_report(&report);
+    env.shutdown().await;
+
+    match args.format {
+        Format::Human => print!("{}", summary::human(&report, &junit)),
+        Format::Json => println!("{}", summary::json(&report, &junit)),
+    }
+    if let Some(error) = &progress.write_error {
+        eprintln!("error: {error}");
+    }
+    let any_broken = plan.iter().any(|e| matches!(e, PlanEntry::Broken { .. }));
+    let code = match signals.received() {
+        Some(signal) => 128 + signal as u8,
+        None if any_broken || progress.write_error.is_some() => super::EXIT_USAGE,
+        None if report.cases().any(|c| c.outcome.is_bad()) => 1,
+        None => 0,
+    };
+    Ok(ExitCode::from(code))
+}
+
+/// `20261124-154433-7f3a`: when the run started (UTC), and a random suffix.
+fn run_id() -> String {
+    let now = chrono::DateTime::<chrono::Utc>::from(std::time::SystemTime::now());
+    format!(
+        "{}-{:04x}",
+        now.format("%Y%m%d-%H%M%S"),
+        rand::random::<u16>()
+    )
+}
+
+/// SIGINT and SIGTERM: the first interrupts the running guest and ends the run after its
+/// rollback; later ones only say that the rollback is still going.
+struct Signals {
+    interrupt: Interrupt,
+    received: Arc<AtomicI32>,
+}
+
+impl Signals {
+    fn install() -> anyhow::Result<Self> {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut sigint =
+            signal(SignalKind::interrupt()).context("cannot install the SIGINT handler")?;
+        let mut sigterm =
+            signal(SignalKind::terminate()).context("cannot install the SIGTERM handler")?;
+        let interrupt = Interrupt::default();
+        let received = Arc::new(AtomicI32::new(0));
+        let (flag, seen) = (interrupt.clone(), received.clone());
+        tokio::spawn(async move {
+            loop {
+                let signal = tokio::select! {
+                    _ = sigint.recv() => libc::SIGINT,
+                    _ = sigterm.recv() => libc::SIGTERM,
+                };
+                let name = if signal == libc::SIGINT {
+                    "SIGINT"
+                } else {
+                    "SIGTERM"
+                };
+                if seen
+                    .compare_exchange(0, signal, Ordering::SeqCst, Ordering::SeqCst)
+                    .is_ok()
+                {
+                    eprintln!(
+                        "\n{name}: interrupting the scenario, restoring the environment, writing the report …"
+                    );
+                    flag.trigger();
+                } else {
+                    eprintln!(
+                        "{name}: still restoring the environment; the run ends when the rollback has finished"
+                    );
+                }
+            }
+        });
+        Ok(Self {
+            interrupt,
+            received,
+        })
+    }
+
+    fn received(&self) -> Option<i32> {
+        match self.received.load(Ordering::SeqCst) {
+            0 => None,
+            signal => Some(signal),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_in_the_usual_forms() {
+        assert_eq!(parse_duration("30s"), Ok(Duration::from_secs(30)));
+        assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
+        assert_eq!(parse_duration("1m30s"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_duration("1.5s"), Ok(Duration::from_millis(1500)));
+        assert_eq!(parse_duration("45"), Ok(Duration::from_secs(45)));
+        for bad in ["", "0s", "ten seconds", "5 parsecs", "-3", "s"] {
+            assert!(parse_duration(bad).is_err(), "{bad} was accepted");
+        }
+    }
+}

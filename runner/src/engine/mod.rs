@@ -1,0 +1,354 @@
+//! The engine: everything wasmtime. It compiles scenario components (through the on-disk
+//! [`CompileCache`]), checks that they are of the `scenario` world, and runs one scenario per
+//! fresh store and instance, in a sandbox that grants nothing, with a deadline (epochs) and a
+//! memory cap. It knows the contract's bindings but not the environment: the host state `H`
+//! that implements the imports comes from the caller.
+
+pub mod bindings;
+mod cache;
+mod check;
+mod run;
+mod store;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use wasmtime::component::{Component, HasSelf, Linker};
+use wasmtime::{Config, Engine, Store, UpdateDeadline};
+
+pub use cache::{CacheKey, CompileCache};
+pub use check::{LoadError, check_header, check_world};
+pub use run::{
+    Fault, FaultKind, GuestOutcome, GuestRun, HostTrap, Interrupt, RunControl, ScenarioMeta,
+    format_duration, one_line,
+};
+pub use store::{CapturedOutput, GuestState};
+
+use bindings::focus::scenario::{focus_server, runtime, services, types, workloads};
+use bindings::{Scenario, ScenarioPre};
+use run::{FaultContext, classify};
+
+/// What the host state must provide: every import of the contract, and the panic message the
+/// guest reported, if any.
+pub trait GuestHost:
+    types::Host + workloads::Host + services::Host + focus_server::Host + runtime::Host + Send + 'static
+{
+    /// The message the guest sent through `report-panic`, if it did.
+    fn reported_panic(&self) -> Option<String>;
+}
+
+/// How the engine is set up.
+#[derive(Debug, Clone)]
+pub struct EngineOptions {
+    /// The compile cache's folder; `None` compiles in memory every time.
+    pub cache_dir: Option<PathBuf>,
+    /// The memory cap of each store, in bytes.
+    pub memory_cap: usize,
+    /// How many bytes of each of stdout and stderr to keep (head and tail).
+    pub capture_bytes: usize,
+    /// How long listing a component's scenarios may take.
+    pub listing_timeout: Duration,
+}
+
+impl Default for EngineOptions {
+    fn default() -> Self {
+        Self {
+            cache_dir: None,
+            memory_cap: 256 << 20,
+            capture_bytes: 64 << 10,
+            listing_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// The engine could not be set up.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot set up the WebAssembly engine: {0}")]
+pub struct EngineError(String);
+
+/// How long one epoch tick is.
+pub const EPOCH_TICK: Duration = Duration::from_millis(10);
+
+/// Calls `increment_epoch` every [`EPOCH_TICK`] until dropped.
+struct EpochTicker {
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl EpochTicker {
+    fn start(engine: Engine) -> Result<Self, EngineError> {
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = stop.clone();
+        let thread = std::thread::Builder::new()
+            .name("epoch-ticker".into())
+            .spawn(move || {
+                while !flag.load(Ordering::Relaxed) {
+                    std::thread::sleep(EPOCH_TICK);
+                    engine.increment_epoch();
+                }
+            })
+            .map_err(|e| EngineError(format!("cannot start the epoch ticker thread: {e}")))?;
+        Ok(Self {
+            stop,
+            thread: Some(thread),
+        })
+    }
+}
+
+impl Drop for EpochTicker {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// A component ready to instantiate: compiled, checked and linked once per file.
+pub struct LoadedComponent<H: 'static> {
+    /// The file it came from.
+    pub path: PathBuf,
+    /// Its name: the file stem, such as `focus_outage_scenarios`.
+    pub name: String,
+    /// Whether it came from the compile cache.
+    pub from_cache: bool,
+    /// How long compiling or loading it took.
+    pub load_time: Duration,
+    /// Why the compile cache could not be used, if it could not.
+    pub cache_warning: Option<String>,
+    pre: ScenarioPre<GuestState<H>>,
+}
+
+/// The wasmtime engine of one run, with its linker, compile cache and epoch ticker.
+pub struct ScenarioEngine<H: GuestHost> {
+    engine: Engine,
+    linker: Linker<GuestState<H>>,
+    cache: Option<CompileCache>,
+    options: EngineOptions,
+    _ticker: EpochTicker,
+}
+
+impl<H: GuestHost> ScenarioEngine<H> {
+    /// An engine with epoch interruption and a linker that provides WASI (granting nothing)
+    /// and the contract's imports.
+    pub fn new(options: EngineOptions) -> Result<Self, EngineError> {
+        let mut config = Config::new();
+        config.epoch_interruption(true).wasm_component_model(true);
+        let engine = Engine::new(&config).map_err(|e| EngineError(format!("{e:#}")))?;
+        let mut linker = Linker::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_async(&mut linker)
+            .map_err(|e| EngineError(format!("{e:#}")))?;
+        Scenario::add_to_linker::<GuestState<H>, HasSelf<H>>(&mut linker, |state| &mut state.host)
+            .map_err(|e| EngineError(format!("{e:#}")))?;
+        let ticker = EpochTicker::start(engine.clone())?;
+        let cache = options.cache_dir.clone().map(CompileCache::new);
+        Ok(Self {
+            engine,
+            linker,
+            cache,
+            options,
+            _ticker: ticker,
+        })
+    }
+
+    /// The engine's options.
+    pub fn options(&self) -> &EngineOptions {
+        &self.options
+    }
+
+    /// Reads, compiles (or loads from the cache), checks and links the component at `path`.
+    pub fn load(&self, path: &Path) -> Result<LoadedComponent<H>, LoadError> {
+        let bytes = std::fs::read(path).map_err(|source| LoadError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        self.load_bytes(path, &bytes)
+    }
+
+    /// As [`Self::load`], with the file's bytes already read.
+    pub fn load_bytes(&self, path: &Path, bytes: &[u8]) -> Result<LoadedComponent<H>, LoadError> {
+        let started = Instant::now();
+        check_header(path, bytes)?;
+        let corrupt = |reason: String| LoadError::Corrupt {
+            path: path.to_owned(),
+            size: bytes.len(),
+            reason,
+        };
+        let (component, from_cache, cache_warning) = match &self.cache {
+            Some(cache) => {
+                let key = CacheKey::new(&self.engine, bytes);
+                match cache.load(&self.engine, &key) {
+                    Some(component) => (component, true, None),
+                    None => {
+                        let (component, warning) = cache
+                            .compile_and_store(&self.engine, &key, bytes)
+                            .map_err(corrupt)?;
+                        (component, false, warning)
+                    }
+                }
+            }
+            None => (
+                Component::new(&self.engine, bytes).map_err(|e| corrupt(format!("{e:#}")))?,
+                false,
+                None,
+            ),
+        };
+        self.check_component(path, &component)?;
+        let other = |e: wasmtime::Error| LoadError::OtherWorld {
+            path: path.to_owned(),
+            reason: one_line(&format!("{e:#}")),
+        };
+        let instance_pre = self.linker.instantiate_pre(&component).map_err(other)?;
+        let pre = ScenarioPre::new(instance_pre).map_err(other)?;
+        let name = path
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "component".into());
+        Ok(LoadedComponent {
+            path: path.to_owned(),
+            name,
+            from_cache,
+            load_time: started.elapsed(),
+            cache_warning,
+            pre,
+        })
+    }
+
+    fn check_component(&self, path: &Path, component: &Component) -> Result<(), LoadError> {
+        let ty = component.component_type();
+        let imports: Vec<&str> = ty.imports(&self.engine).map(|(name, _)| name).collect();
+        let exports: Vec<&str> = ty.exports(&self.engine).map(|(name, _)| name).collect();
+        check_world(path, &imports, &exports)
+    }
+
+    fn new_store(
+        &self,
+        host: H,
+        control: &RunControl,
+    ) -> (Store<GuestState<H>>, CapturedOutput, CapturedOutput) {
+        let stdout = CapturedOutput::new(self.options.capture_bytes);
+        let stderr = CapturedOutput::new(self.options.capture_bytes);
+        let state = GuestState::new(host, self.options.memory_cap, &stdout, &stderr);
+        let mut store = Store::new(&self.engine, state);
+        store.limiter(|state| &mut state.limits);
+        store.set_epoch_deadline(1);
+        let control = control.clone();
+        store.epoch_deadline_callback(move |_| {
+            if control.interrupt.is_triggered() {
+                return Err(HostTrap::Interrupted.into());
+            }
+            if Instant::now() >= control.deadline {
+                return Err(control.timeout_fault("in guest code").into());
+            }
+            Ok(UpdateDeadline::Yield(1))
+        });
+        (store, stdout, stderr)
+    }
+
+    /// Instantiates `component` in a fresh store and calls `f` on the instance, bounded by
+    /// `control`: its deadline (epochs in guest code, a timer around host calls) and its
+    /// interrupt. The store is dropped afterwards; the host state comes back in the result.
+    async fn call<R>(
+        &self,
+        component: &LoadedComponent<H>,
+        host: H,
+        control: &RunControl,
+        f: impl AsyncFnOnce(&Scenario, &mut Store<GuestState<H>>) -> wasmtime::Result<R>,
+    ) -> (Result<R, Fault>, GuestRun<H>) {
+        let started = Instant::now();
+        let (mut store, stdout, stderr) = self.new_store(host, control);
+        // A little grace past the deadline, so that the epoch callback or the host's own
+        // timers end the call with their more precise message first.
+        let hard_deadline = control.deadline + Duration::from_millis(250);
+        let result = {
+            let call = async {
+                let instance = component.pre.instantiate_async(&mut store).await?;
+                f(&instance, &mut store).await
+            };
+            tokio::select! {
+                biased;
+                _ = control.interrupt.triggered() => Err(HostTrap::Interrupted.into()),
+                _ = tokio::time::sleep_until(hard_deadline.into()) => Err(control.timeout_fault("in a host call").into()),
+                result = call => result,
+            }
+        };
+        let elapsed = started.elapsed();
+        let state = store.into_data();
+        let result = result.map_err(|error| {
+            let stderr_text = stderr.text();
+            classify(
+                &error,
+                &FaultContext {
+                    memory_cap: self.options.memory_cap,
+                    exceeded_at: state.limits.exceeded_at,
+                    reported_panic: state.host.reported_panic(),
+                    stderr: &stderr_text,
+                },
+            )
+        });
+        let run = GuestRun {
+            result: Ok(GuestOutcome::Passed),
+            stdout,
+            stderr,
+            host: state.host,
+            elapsed,
+        };
+        (result, run)
+    }
+
+    /// Asks `component` for its scenarios, in a fresh store bounded by the listing timeout.
+    pub async fn scenarios(
+        &self,
+        component: &LoadedComponent<H>,
+        host: H,
+    ) -> Result<Vec<ScenarioMeta>, LoadError> {
+        let control = RunControl::new(self.options.listing_timeout, Interrupt::default());
+        let (result, _run) = self
+            .call(component, host, &control, async |instance, store| {
+                instance.focus_scenario_suite().call_scenarios(store).await
+            })
+            .await;
+        let listing = |reason: String| LoadError::Listing {
+            path: component.path.clone(),
+            reason,
+        };
+        let metas: Vec<ScenarioMeta> = result
+            .map_err(|fault| listing(format!("{}: {}", fault.kind.as_str(), fault.message)))?
+            .into_iter()
+            .map(ScenarioMeta::from)
+            .collect();
+        let mut seen = std::collections::HashSet::new();
+        for meta in &metas {
+            if meta.name.trim().is_empty() {
+                return Err(listing("a scenario has an empty name".into()));
+            }
+            if !seen.insert(meta.name.as_str()) {
+                return Err(listing(format!(
+                    "two scenarios are called `{}`; names must be unique",
+                    meta.name
+                )));
+            }
+        }
+        Ok(metas)
+    }
+
+    /// Runs scenario `name` of `component` on a fresh instance, within `control`.
+    pub async fn run(
+        &self,
+        component: &LoadedComponent<H>,
+        name: &str,
+        host: H,
+        control: &RunControl,
+    ) -> GuestRun<H> {
+        let (result, mut run) = self
+            .call(component, host, control, async |instance, store| {
+                instance.focus_scenario_suite().call_run(store, name).await
+            })
+            .await;
+        run.result = result.map(GuestOutcome::from);
+        run
+    }
+}

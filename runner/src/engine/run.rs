@@ -1,0 +1,307 @@
+//! One call into a guest, and what came of it: the scenario's own outcome, or a fault the
+//! runner saw (panic, trap, timeout, memory cap, host failure, interruption).
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use tokio::sync::Notify;
+
+use super::bindings::exports::focus::scenario::suite;
+use super::store::CapturedOutput;
+
+/// A scenario as its component describes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScenarioMeta {
+    /// Unique in the component.
+    pub name: String,
+    /// What it checks.
+    pub description: String,
+    /// For selection with `--tag`.
+    pub tags: Vec<String>,
+    /// A ticket or test key such as `PZ-13640`.
+    pub key: Option<String>,
+    /// Its own timeout, when it declares one.
+    pub timeout: Option<Duration>,
+}
+
+impl From<suite::Meta> for ScenarioMeta {
+    fn from(meta: suite::Meta) -> Self {
+        Self {
+            name: meta.name,
+            description: meta.description,
+            tags: meta.tags,
+            key: meta.key,
+            timeout: meta.timeout.map(Duration::from_nanos),
+        }
+    }
+}
+
+/// How a scenario ended, by its own account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum GuestOutcome {
+    /// Every check held.
+    Passed,
+    /// A check did not hold.
+    Failed {
+        /// One line: what was expected and what happened.
+        message: String,
+        /// More text, such as a response body.
+        detail: Option<String>,
+    },
+    /// The scenario chose not to run.
+    Skipped(String),
+}
+
+impl From<suite::Outcome> for GuestOutcome {
+    fn from(outcome: suite::Outcome) -> Self {
+        match outcome {
+            suite::Outcome::Passed => Self::Passed,
+            suite::Outcome::Failed(f) => Self::Failed {
+                message: f.message,
+                detail: f.detail,
+            },
+            suite::Outcome::Skipped(reason) => Self::Skipped(reason),
+        }
+    }
+}
+
+/// What kind of fault ended a guest call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FaultKind {
+    /// The guest panicked.
+    Panic,
+    /// The guest trapped for another reason (out-of-bounds access, stack overflow, …).
+    Trap,
+    /// The scenario ran past its deadline.
+    Timeout,
+    /// The guest tried to grow its memory past the cap.
+    MemoryCap,
+    /// A host function failed in a way the guest cannot be told about.
+    Host,
+    /// The run was interrupted (SIGINT or SIGTERM).
+    Interrupted,
+}
+
+impl FaultKind {
+    /// The short name used in reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Panic => "panic",
+            Self::Trap => "trap",
+            Self::Timeout => "timeout",
+            Self::MemoryCap => "memory",
+            Self::Host => "host",
+            Self::Interrupted => "interrupted",
+        }
+    }
+}
+
+/// A fault that ended a guest call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fault {
+    /// What kind.
+    pub kind: FaultKind,
+    /// One line.
+    pub message: String,
+    /// The full text: the message, the guest's backtrace, what it printed last.
+    pub detail: String,
+}
+
+/// An error a host function returns to end the guest with a trap. The engine recognises it
+/// and classifies the outcome by it.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum HostTrap {
+    /// The scenario's deadline passed, in a host call or in guest code.
+    #[error("{0}")]
+    Deadline(String),
+    /// The run was interrupted.
+    #[error("interrupted by a signal")]
+    Interrupted,
+    /// The host failed in a way the contract cannot express.
+    #[error("{0}")]
+    Failed(String),
+}
+
+/// A flag that interrupts running guests: set once, seen by every scenario after it.
+#[derive(Debug, Clone, Default)]
+pub struct Interrupt {
+    inner: Arc<InterruptInner>,
+}
+
+#[derive(Debug, Default)]
+struct InterruptInner {
+    set: AtomicBool,
+    notify: Notify,
+}
+
+impl Interrupt {
+    /// Sets the flag and wakes everything waiting for it.
+    pub fn trigger(&self) {
+        self.inner.set.store(true, Ordering::SeqCst);
+        self.inner.notify.notify_waiters();
+    }
+
+    /// Whether it is set.
+    pub fn is_triggered(&self) -> bool {
+        self.inner.set.load(Ordering::SeqCst)
+    }
+
+    /// Resolves once it is set.
+    pub async fn triggered(&self) {
+        loop {
+            let notified = self.inner.notify.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            if self.is_triggered() {
+                return;
+            }
+            notified.await;
+        }
+    }
+}
+
+/// The limits of one guest call.
+#[derive(Debug, Clone)]
+pub struct RunControl {
+    /// When the scenario must have ended.
+    pub deadline: Instant,
+    /// The timeout the deadline came from, for messages.
+    pub timeout: Duration,
+    /// Interrupts the guest when triggered.
+    pub interrupt: Interrupt,
+}
+
+impl RunControl {
+    /// A deadline `timeout` from now.
+    pub fn new(timeout: Duration, interrupt: Interrupt) -> Self {
+        Self {
+            deadline: Instant::now() + timeout,
+            timeout,
+            interrupt,
+        }
+    }
+
+    /// The fault for running past the deadline.
+    pub fn timeout_fault(&self, during: &str) -> HostTrap {
+        HostTrap::Deadline(format!(
+            "the scenario ran past its {} timeout {during}",
+            format_duration(self.timeout)
+        ))
+    }
+}
+
+/// A duration as `1.5 s` or `250 ms`.
+pub fn format_duration(d: Duration) -> String {
+    if d >= Duration::from_secs(1) {
+        format!("{:.1} s", d.as_secs_f64()).replace(".0 s", " s")
+    } else {
+        format!("{} ms", d.as_millis())
+    }
+}
+
+/// What came of one guest call.
+pub struct GuestRun<H> {
+    /// The outcome, or the fault that ended the call.
+    pub result: Result<GuestOutcome, Fault>,
+    /// What the guest printed to stdout (head and tail).
+    pub stdout: CapturedOutput,
+    /// What the guest printed to stderr (head and tail).
+    pub stderr: CapturedOutput,
+    /// The host state, with its logs and annotations.
+    pub host: H,
+    /// From instantiation to the end of the call.
+    pub elapsed: Duration,
+}
+
+/// What the engine knows after a failed call, to say what happened.
+pub(crate) struct FaultContext<'a> {
+    pub memory_cap: usize,
+    pub exceeded_at: Option<usize>,
+    pub reported_panic: Option<String>,
+    pub stderr: &'a str,
+}
+
+/// Classifies a wasmtime error from a guest call.
+pub(crate) fn classify(error: &wasmtime::Error, cx: &FaultContext<'_>) -> Fault {
+    let fault = |kind, message: String| {
+        let message = one_line(&message);
+        let mut detail = message.clone();
+        match error.downcast_ref::<wasmtime::WasmBacktrace>() {
+            Some(backtrace) => detail.push_str(&format!("\n\n{backtrace}")),
+            None => detail.push_str(&format!("\n\n{error:#}")),
+        }
+        if !cx.stderr.trim().is_empty() {
+            detail.push_str("\n\nguest stderr (last lines):\n");
+            detail.push_str(&last_lines(cx.stderr, 20));
+        }
+        Fault {
+            kind,
+            message,
+            detail,
+        }
+    };
+    if let Some(trap) = error.downcast_ref::<HostTrap>() {
+        let kind = match trap {
+            HostTrap::Deadline(_) => FaultKind::Timeout,
+            HostTrap::Interrupted => FaultKind::Interrupted,
+            HostTrap::Failed(_) => FaultKind::Host,
+        };
+        return fault(kind, trap.to_string());
+    }
+    if let Some(desired) = cx.exceeded_at {
+        let mib = |b: usize| b as f64 / (1024.0 * 1024.0);
+        return fault(
+            FaultKind::MemoryCap,
+            format!(
+                "the guest went past its memory cap of {:.0} MiB (it asked for {:.1} MiB); \
+                 raise [runner] memory_limit_mib in runner.toml if it really needs more",
+                mib(cx.memory_cap),
+                mib(desired)
+            ),
+        );
+    }
+    if let Some(panic) = &cx.reported_panic {
+        let message = if panic.starts_with("panicked") {
+            panic.clone()
+        } else {
+            format!("panicked: {panic}")
+        };
+        return fault(FaultKind::Panic, message);
+    }
+    let trap = error.downcast_ref::<wasmtime::Trap>();
+    if matches!(trap, Some(wasmtime::Trap::UnreachableCodeReached)) {
+        let panic: Vec<&str> = cx
+            .stderr
+            .lines()
+            .skip_while(|l| !l.contains("panicked at"))
+            .take(3)
+            .collect();
+        if !panic.is_empty() {
+            return fault(FaultKind::Panic, panic.join(" "));
+        }
+    }
+    match trap {
+        Some(wasmtime::Trap::Interrupt) => fault(
+            FaultKind::Timeout,
+            "the scenario ran past its deadline".into(),
+        ),
+        Some(trap) => fault(FaultKind::Trap, format!("the guest trapped: {trap}")),
+        None => fault(FaultKind::Trap, format!("the guest call failed: {error:#}")),
+    }
+}
+
+/// The first line of `text`, without trailing space; "(no message)" when empty.
+pub fn one_line(text: &str) -> String {
+    let line = text
+        .lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty())
+        .unwrap_or("(no message)");
+    line.to_owned()
+}
+
+fn last_lines(text: &str, n: usize) -> String {
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(n)..].join("\n")
+}

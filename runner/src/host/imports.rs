@@ -1,0 +1,261 @@
+//! The contract's `workloads`, `services` and `runtime` imports. Every environment call passes
+//! the allow-list, is journalled before it mutates anything, and is bounded in time.
+
+use std::time::{Duration, Instant};
+
+use super::{ScenarioHost, Undo, host_error};
+use crate::engine::bindings::focus::scenario::types::{self, HostError};
+use crate::engine::bindings::focus::scenario::{runtime, services, workloads};
+use crate::env::BlockMode;
+
+type HostResult<T> = wasmtime::Result<Result<T, HostError>>;
+
+impl types::Host for ScenarioHost {}
+
+impl workloads::Host for ScenarioHost {
+    async fn scale(&mut self, workload: String, replicas: u32) -> HostResult<()> {
+        let env = match self.allow_workload(&workload) {
+            Ok(env) => env,
+            Err(e) => return Ok(Err(e)),
+        };
+        let what = format!("scale {workload} to {replicas}");
+        let previous = match self
+            .bounded(&what, self.limits.operation, async {
+                env.replicas(&workload).await.map_err(host_error)
+            })
+            .await?
+        {
+            Ok(previous) => previous,
+            Err(e) => return Ok(Err(e)),
+        };
+        self.journal.push(Undo::Scale {
+            workload: workload.clone(),
+            replicas: previous,
+        });
+        self.note("HOST", format!("{what} (was {previous})"));
+        self.bounded(&what, self.limits.operation, async {
+            env.scale(&workload, replicas).await.map_err(host_error)
+        })
+        .await
+    }
+
+    async fn replicas(&mut self, workload: String) -> HostResult<u32> {
+        let env = match self.allow_workload(&workload) {
+            Ok(env) => env,
+            Err(e) => return Ok(Err(e)),
+        };
+        let what = format!("replicas of {workload}");
+        self.bounded(&what, self.limits.operation, async {
+            env.replicas(&workload).await.map_err(host_error)
+        })
+        .await
+    }
+
+    async fn delete_pod(&mut self, workload: String) -> HostResult<String> {
+        let env = match self.allow_workload(&workload) {
+            Ok(env) => env,
+            Err(e) => return Ok(Err(e)),
+        };
+        self.journal.push(Undo::WaitReady {
+            workload: workload.clone(),
+        });
+        let what = format!("delete a pod of {workload}");
+        let result = self
+            .bounded(&what, self.limits.operation, async {
+                env.delete_pod(&workload).await.map_err(host_error)
+            })
+            .await?;
+        if let Ok(pod) = &result {
+            self.note("HOST", format!("deleted pod {pod} of {workload}"));
+        }
+        Ok(result)
+    }
+
+    async fn pods(&mut self, workload: String) -> HostResult<Vec<workloads::Pod>> {
+        let env = match self.allow_workload(&workload) {
+            Ok(env) => env,
+            Err(e) => return Ok(Err(e)),
+        };
+        let what = format!("pods of {workload}");
+        let pods = self
+            .bounded(&what, self.limits.operation, async {
+                env.pods(&workload).await.map_err(host_error)
+            })
+            .await?;
+        Ok(pods.map(|pods| {
+            pods.into_iter()
+                .map(|p| workloads::Pod {
+                    name: p.name,
+                    ready: p.ready,
+                    restarts: p.restarts,
+                })
+                .collect()
+        }))
+    }
+
+    async fn wait_ready(&mut self, workload: String, timeout: types::Duration) -> HostResult<()> {
+        let env = match self.allow_workload(&workload) {
+            Ok(env) => env,
+            Err(e) => return Ok(Err(e)),
+        };
+        let timeout = Duration::from_nanos(timeout);
+        let what = format!("{workload} to be ready");
+        // The environment enforces `timeout` itself; the margin covers its last poll.
+        let limit = timeout + Duration::from_secs(2);
+        self.bounded(&what, limit, async {
+            env.wait_ready(&workload, timeout).await.map_err(host_error)
+        })
+        .await
+    }
+
+    async fn block_network(
+        &mut self,
+        workload: String,
+        mode: workloads::BlockMode,
+    ) -> HostResult<()> {
+        let env = match self.allow_workload(&workload) {
+            Ok(env) => env,
+            Err(e) => return Ok(Err(e)),
+        };
+        let mode = match mode {
+            workloads::BlockMode::Blackhole => BlockMode::Blackhole,
+            workloads::BlockMode::Refuse => BlockMode::Refuse,
+        };
+        self.journal.push(Undo::Unblock {
+            workload: workload.clone(),
+        });
+        let what = format!("block the network of {workload} ({mode:?})").to_lowercase();
+        self.note("HOST", what.clone());
+        self.bounded(&what, self.limits.operation, async {
+            env.block_network(&workload, mode).await.map_err(host_error)
+        })
+        .await
+    }
+
+    async fn unblock_network(&mut self, workload: String) -> HostResult<()> {
+        let env = match self.allow_workload(&workload) {
+            Ok(env) => env,
+            Err(e) => return Ok(Err(e)),
+        };
+        let what = format!("unblock the network of {workload}");
+        self.note("HOST", what.clone());
+        self.bounded(&what, self.limits.operation, async {
+            env.unblock_network(&workload).await.map_err(host_error)
+        })
+        .await
+    }
+
+    async fn memory(&mut self, workload: String) -> HostResult<Option<u64>> {
+        let env = match self.allow_workload(&workload) {
+            Ok(env) => env,
+            Err(e) => return Ok(Err(e)),
+        };
+        let what = format!("memory of {workload}");
+        self.bounded(&what, self.limits.operation, async {
+            env.memory(&workload).await.map_err(host_error)
+        })
+        .await
+    }
+}
+
+impl services::Host for ScenarioHost {
+    async fn probe(&mut self, service: String) -> HostResult<services::ProbeResult> {
+        let env = match self.allow_service(&service) {
+            Ok(env) => env,
+            Err(e) => return Ok(Err(e)),
+        };
+        let what = format!("probe {service}");
+        let probe = self
+            .bounded(&what, self.limits.operation, async {
+                env.probe(&service).await.map_err(host_error)
+            })
+            .await?;
+        Ok(probe.map(|p| services::ProbeResult {
+            reachable: p.reachable,
+            latency: p.latency.as_nanos() as u64,
+            detail: p.detail,
+        }))
+    }
+}
+
+impl runtime::Host for ScenarioHost {
+    async fn now(&mut self) -> wasmtime::Result<types::Instant> {
+        Ok(clock_origin().elapsed().as_nanos() as u64)
+    }
+
+    async fn sleep(&mut self, duration: types::Duration) -> wasmtime::Result<()> {
+        let duration = Duration::from_nanos(duration);
+        let remaining = self.remaining();
+        if duration < remaining {
+            tokio::time::sleep(duration).await;
+            Ok(())
+        } else {
+            tokio::time::sleep(remaining).await;
+            Err(self.deadline_trap(&format!(
+                "a sleep of {}",
+                crate::engine::format_duration(duration)
+            )))
+        }
+    }
+
+    async fn log(&mut self, level: runtime::Level, message: String) -> wasmtime::Result<()> {
+        let level = match level {
+            runtime::Level::Debug => "DEBUG",
+            runtime::Level::Info => "INFO",
+            runtime::Level::Warn => "WARN",
+            runtime::Level::Error => "ERROR",
+        };
+        self.note(level, message);
+        Ok(())
+    }
+
+    async fn annotate(&mut self, key: String, value: String) -> wasmtime::Result<()> {
+        self.note("HOST", format!("annotate {key} = {value}"));
+        if self.annotations.len() < 1000 {
+            self.annotations.push((key, value));
+        }
+        Ok(())
+    }
+
+    async fn environment(&mut self) -> wasmtime::Result<runtime::EnvironmentInfo> {
+        let Some(info) = &self.info else {
+            return Ok(runtime::EnvironmentInfo {
+                name: String::new(),
+                kind: "none".into(),
+                capabilities: runtime::Capabilities::empty(),
+                workloads: Vec::new(),
+            });
+        };
+        let c = info.capabilities;
+        let mut capabilities = runtime::Capabilities::empty();
+        for (has, flag) in [
+            (c.scale, runtime::Capabilities::SCALE),
+            (c.delete_pod, runtime::Capabilities::DELETE_POD),
+            (c.block_blackhole, runtime::Capabilities::BLOCK_BLACKHOLE),
+            (c.block_refuse, runtime::Capabilities::BLOCK_REFUSE),
+            (c.memory, runtime::Capabilities::MEMORY),
+        ] {
+            if has {
+                capabilities |= flag;
+            }
+        }
+        Ok(runtime::EnvironmentInfo {
+            name: info.name.clone(),
+            kind: info.kind.to_owned(),
+            capabilities,
+            workloads: info.workloads.clone(),
+        })
+    }
+
+    async fn report_panic(&mut self, message: String) -> wasmtime::Result<()> {
+        self.note("ERROR", format!("panic: {message}"));
+        self.panic = Some(message);
+        Ok(())
+    }
+}
+
+/// The origin of the contract's monotonic clock: the first time it is read in this process.
+fn clock_origin() -> Instant {
+    static ORIGIN: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
+    *ORIGIN.get_or_init(Instant::now)
+}

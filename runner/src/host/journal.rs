@@ -1,0 +1,172 @@
+//! The rollback journal: every mutation a scenario makes, with the operation that undoes it,
+//! recorded *before* the mutation is attempted, so that an interrupted call is undone too.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crate::env::{Deviation, Environment};
+
+/// The operation that undoes one mutation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Undo {
+    /// Undoes a `scale`: sets the replica count back.
+    Scale {
+        /// The workload.
+        workload: String,
+        /// Its replica count before the scale.
+        replicas: u32,
+    },
+    /// Undoes a `block-network`.
+    Unblock {
+        /// The workload.
+        workload: String,
+    },
+    /// Undoes a `delete-pod`: waits for the replacement to be ready.
+    WaitReady {
+        /// The workload.
+        workload: String,
+    },
+}
+
+impl std::fmt::Display for Undo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Scale { workload, replicas } => {
+                let s = if *replicas == 1 { "" } else { "s" };
+                write!(f, "scale {workload} back to {replicas} replica{s}")
+            }
+            Self::Unblock { workload } => write!(f, "unblock the network of {workload}"),
+            Self::WaitReady { workload } => write!(f, "wait until {workload} is ready again"),
+        }
+    }
+}
+
+/// The mutations of one scenario, oldest first.
+#[derive(Debug, Default, Clone)]
+pub struct Journal {
+    entries: Vec<Undo>,
+}
+
+impl Journal {
+    /// Records an undo.
+    pub fn push(&mut self, undo: Undo) {
+        self.entries.push(undo);
+    }
+
+    /// Whether nothing was recorded.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// The undos, oldest first.
+    pub fn entries(&self) -> &[Undo] {
+        &self.entries
+    }
+}
+
+/// One undo step as it was carried out.
+#[derive(Debug, Clone)]
+pub struct UndoStep {
+    /// 1-based position in the order of undoing.
+    pub index: usize,
+    /// How many steps there are.
+    pub count: usize,
+    /// What was undone.
+    pub undo: Undo,
+    /// `Err` with the reason when it did not work.
+    pub result: Result<(), String>,
+    /// How long it took.
+    pub elapsed: Duration,
+}
+
+impl std::fmt::Display for UndoStep {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let ms = self.elapsed.as_secs_f64() * 1000.0;
+        match &self.result {
+            Ok(()) => write!(
+                f,
+                "undo {}/{}: {}: ok ({ms:.0} ms)",
+                self.index, self.count, self.undo
+            ),
+            Err(e) => write!(
+                f,
+                "undo {}/{}: {}: FAILED ({ms:.0} ms): {e}",
+                self.index, self.count, self.undo
+            ),
+        }
+    }
+}
+
+/// Undoes `journal` in reverse against `env`, each step bounded by `step_timeout`, calling
+/// `on_step` as each one ends. Every step is attempted even when one fails.
+pub async fn undo_all(
+    env: &Arc<dyn Environment>,
+    journal: &Journal,
+    step_timeout: Duration,
+    on_step: &mut dyn FnMut(&UndoStep),
+) -> Vec<UndoStep> {
+    let count = journal.entries.len();
+    let mut steps = Vec::with_capacity(count);
+    for (i, undo) in journal.entries.iter().rev().enumerate() {
+        let started = Instant::now();
+        let action = async {
+            match undo {
+                Undo::Scale { workload, replicas } => env.scale(workload, *replicas).await,
+                Undo::Unblock { workload } => env.unblock_network(workload).await,
+                Undo::WaitReady { workload } => env.wait_ready(workload, step_timeout).await,
+            }
+        };
+        let result = match tokio::time::timeout(step_timeout + Duration::from_secs(1), action).await
+        {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) => Err(e.to_string()),
+            Err(_) => Err(format!(
+                "did not finish within {} s",
+                step_timeout.as_secs()
+            )),
+        };
+        let step = UndoStep {
+            index: i + 1,
+            count,
+            undo: undo.clone(),
+            result,
+            elapsed: started.elapsed(),
+        };
+        on_step(&step);
+        steps.push(step);
+    }
+    steps
+}
+
+/// Polls `env.deviations()` until there are none or `timeout` passes. `Ok` when steady; else
+/// the deviations seen last (or the error that stopped the check).
+pub async fn wait_steady(env: &Arc<dyn Environment>, timeout: Duration) -> Result<(), String> {
+    let deadline = Instant::now() + timeout;
+    let mut interval = Duration::from_millis(5);
+    loop {
+        let remaining = deadline.saturating_duration_since(Instant::now());
+        let last =
+            match tokio::time::timeout(remaining.max(Duration::from_millis(1)), env.deviations())
+                .await
+            {
+                Ok(Ok(deviations)) if deviations.is_empty() => return Ok(()),
+                Ok(Ok(deviations)) => describe(&deviations),
+                Ok(Err(e)) => format!("the steady-state check failed: {e}"),
+                Err(_) => "the steady-state check itself did not answer".to_owned(),
+            };
+        if Instant::now() >= deadline {
+            return Err(last);
+        }
+        tokio::time::sleep(interval.min(deadline.saturating_duration_since(Instant::now()))).await;
+        interval = (interval * 2).min(Duration::from_millis(200));
+    }
+}
+
+/// Deviations in one line: `mongodb: 0 of 1 replicas ready; focus-server: network blocked`.
+pub fn describe(deviations: &[Deviation]) -> String {
+    deviations
+        .iter()
+        .map(|d| format!("{}: {}", d.target, d.problem))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
