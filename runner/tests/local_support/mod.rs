@@ -50,7 +50,9 @@ impl Harness {
             force_cleanup: false,
         };
         let started = Instant::now();
-        let env = LocalEnvironment::start(&config, &ctx).await.unwrap_or_else(|e| panic!("{e}"));
+        let env = LocalEnvironment::start(&config, &ctx)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
         eprintln!("environment ready in {:?}", started.elapsed());
         Self { env, scratch }
     }
@@ -84,7 +86,10 @@ where
 {
     let started = Instant::now();
     while !condition().await {
-        assert!(started.elapsed() < timeout, "timed out after {timeout:?} waiting for {what}");
+        assert!(
+            started.elapsed() < timeout,
+            "timed out after {timeout:?} waiting for {what}"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     started.elapsed()
@@ -93,7 +98,11 @@ where
 /// A plain HTTP client (no proxy) for the Focus Server.
 pub fn http() -> reqwest::Client {
     let _ = rustls::crypto::ring::default_provider().install_default();
-    reqwest::Client::builder().no_proxy().timeout(Duration::from_secs(10)).build().expect("http client")
+    reqwest::Client::builder()
+        .no_proxy()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .expect("http client")
 }
 
 /// A historic configure request over the seeded 2025-01-01 recordings: it needs MongoDB.

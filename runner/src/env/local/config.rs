@@ -116,8 +116,12 @@ impl TryFrom<String> for Readiness {
         match words.as_slice() {
             ["mongodb", "ping"] | ["mongodb-ping"] | ["mongodb"] => Ok(Self::MongodbPing),
             ["tcp"] => Ok(Self::Tcp),
-            ["http", method, path] if method.eq_ignore_ascii_case("GET") && path.starts_with('/') => {
-                Ok(Self::HttpGet { path: (*path).to_owned() })
+            ["http", method, path]
+                if method.eq_ignore_ascii_case("GET") && path.starts_with('/') =>
+            {
+                Ok(Self::HttpGet {
+                    path: (*path).to_owned(),
+                })
             }
             _ => Err(format!(
                 "unknown readiness check '{text}': use \"mongodb ping\", \"http GET /path\" or \"tcp\""
@@ -160,17 +164,22 @@ pub mod duration_text {
 
     /// Parses `"1m30s"`, `"500ms"`, `"2.5s"`, `"1h"`: numbers each followed by `h`, `m`, `s` or `ms`.
     pub fn parse(text: &str) -> Result<Duration, String> {
-        let invalid = || format!("invalid duration '{text}': write it like \"5s\", \"500ms\" or \"1m30s\"");
+        let invalid =
+            || format!("invalid duration '{text}': write it like \"5s\", \"500ms\" or \"1m30s\"");
         let mut rest = text.trim();
         if rest.is_empty() {
             return Err(invalid());
         }
         let mut total = 0.0_f64;
         while !rest.is_empty() {
-            let number_len = rest.find(|c: char| !(c.is_ascii_digit() || c == '.')).ok_or_else(invalid)?;
+            let number_len = rest
+                .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+                .ok_or_else(invalid)?;
             let number: f64 = rest[..number_len].parse().map_err(|_| invalid())?;
             rest = &rest[number_len..];
-            let unit_len = rest.find(|c: char| c.is_ascii_digit() || c == '.').unwrap_or(rest.len());
+            let unit_len = rest
+                .find(|c: char| c.is_ascii_digit() || c == '.')
+                .unwrap_or(rest.len());
             let seconds_per_unit = match &rest[..unit_len] {
                 "h" => 3600.0,
                 "m" | "min" => 60.0,
@@ -192,23 +201,42 @@ mod tests {
     #[test]
     fn durations_parse_like_kubectl_writes_them() {
         assert_eq!(duration_text::parse("5s"), Ok(Duration::from_secs(5)));
-        assert_eq!(duration_text::parse("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(
+            duration_text::parse("500ms"),
+            Ok(Duration::from_millis(500))
+        );
         assert_eq!(duration_text::parse("1m30s"), Ok(Duration::from_secs(90)));
-        assert_eq!(duration_text::parse("2.5s"), Ok(Duration::from_millis(2500)));
-        assert!(duration_text::parse("5").unwrap_err().contains("invalid duration '5'"));
+        assert_eq!(
+            duration_text::parse("2.5s"),
+            Ok(Duration::from_millis(2500))
+        );
+        assert!(
+            duration_text::parse("5")
+                .unwrap_err()
+                .contains("invalid duration '5'")
+        );
         assert!(duration_text::parse("5 parsecs").is_err());
         assert!(duration_text::parse("").is_err());
     }
 
     #[test]
     fn readiness_reads_the_three_forms() {
-        assert_eq!(Readiness::try_from("mongodb ping".to_owned()), Ok(Readiness::MongodbPing));
+        assert_eq!(
+            Readiness::try_from("mongodb ping".to_owned()),
+            Ok(Readiness::MongodbPing)
+        );
         assert_eq!(
             Readiness::try_from("http GET /health".to_owned()),
-            Ok(Readiness::HttpGet { path: "/health".into() })
+            Ok(Readiness::HttpGet {
+                path: "/health".into()
+            })
         );
         assert_eq!(Readiness::try_from("tcp".to_owned()), Ok(Readiness::Tcp));
-        assert!(Readiness::try_from("http POST /x".to_owned()).unwrap_err().contains("http GET /path"));
+        assert!(
+            Readiness::try_from("http POST /x".to_owned())
+                .unwrap_err()
+                .contains("http GET /path")
+        );
     }
 
     #[test]

@@ -61,7 +61,12 @@ pub struct DeploymentStatus {
 
 impl Deployment {
     /// A deployment with no pods yet; [`scale`](Self::scale) starts them.
-    pub fn new(declared: u32, recreate_delay: Duration, template: PodTemplate, service: Service) -> Arc<Self> {
+    pub fn new(
+        declared: u32,
+        recreate_delay: Duration,
+        template: PodTemplate,
+        service: Service,
+    ) -> Arc<Self> {
         let deployment = Arc::new(Self {
             name: template.workload.clone(),
             declared,
@@ -75,7 +80,10 @@ impl Deployment {
         });
         let weak = Arc::downgrade(&deployment);
         let changed = deployment.pod_changed.clone();
-        *deployment.refresher.lock().unwrap_or_else(|e| e.into_inner()) = Some(tokio::spawn(refresh_loop(weak, changed)));
+        *deployment
+            .refresher
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = Some(tokio::spawn(refresh_loop(weak, changed)));
         deployment
     }
 
@@ -110,7 +118,8 @@ impl Deployment {
         let mut state = self.lock();
         state.desired = replicas;
         while state.pods.len() < replicas as usize {
-            let pod = PodHandle::create(&self.template, 0, Instant::now(), self.pod_changed.clone());
+            let pod =
+                PodHandle::create(&self.template, 0, Instant::now(), self.pod_changed.clone());
             state.pods.push(pod);
         }
         while state.pods.len() > replicas as usize {
@@ -137,7 +146,10 @@ impl Deployment {
     pub fn delete_pod(&self) -> EnvResult<String> {
         let mut state = self.lock();
         let statuses: Vec<PodStatus> = state.pods.iter().map(PodHandle::status).collect();
-        let victim = statuses.iter().position(|s| s.ready).or(if statuses.is_empty() { None } else { Some(0) });
+        let victim = statuses
+            .iter()
+            .position(|s| s.ready)
+            .or(if statuses.is_empty() { None } else { Some(0) });
         let Some(victim) = victim else {
             return Err(EnvError::NotFound(format!(
                 "workload {} has no pod to delete (it is scaled to 0); scale it up first",
@@ -148,8 +160,12 @@ impl Deployment {
         pod.terminate();
         state.terminating.push(pod);
         let start_at = Instant::now() + self.recreate_delay;
-        let replacement =
-            PodHandle::create(&self.template, statuses[victim].restarts + 1, start_at, self.pod_changed.clone());
+        let replacement = PodHandle::create(
+            &self.template,
+            statuses[victim].restarts + 1,
+            start_at,
+            self.pod_changed.clone(),
+        );
         state.pods.push(replacement);
         self.refresh_locked(&mut state);
         Ok(statuses[victim].name.clone())
@@ -162,7 +178,11 @@ impl Deployment {
             .iter()
             .map(|p| {
                 let s = p.status();
-                Pod { name: s.name, ready: s.ready, restarts: s.restarts }
+                Pod {
+                    name: s.name,
+                    ready: s.ready,
+                    restarts: s.restarts,
+                }
             })
             .collect()
     }
@@ -178,8 +198,15 @@ impl Deployment {
         let deadline = tokio::time::Instant::now() + timeout;
         let mut generation = self.generation.subscribe();
         while !self.is_ready() {
-            if tokio::time::timeout_at(deadline, generation.changed()).await.is_err() {
-                return Err(EnvError::Timeout(format!("{} after {timeout:?}: {}", self.name, self.readiness_summary())));
+            if tokio::time::timeout_at(deadline, generation.changed())
+                .await
+                .is_err()
+            {
+                return Err(EnvError::Timeout(format!(
+                    "{} after {timeout:?}: {}",
+                    self.name,
+                    self.readiness_summary()
+                )));
             }
         }
         Ok(())
@@ -191,7 +218,11 @@ impl Deployment {
         let statuses: Vec<PodStatus> = state.pods.iter().map(PodHandle::status).collect();
         let ready = statuses.iter().filter(|s| s.ready).count();
         let mut text = format!("{ready} of {} pods ready", state.desired);
-        let details: Vec<String> = statuses.iter().filter(|s| !s.ready).map(describe_unready).collect();
+        let details: Vec<String> = statuses
+            .iter()
+            .filter(|s| !s.ready)
+            .map(describe_unready)
+            .collect();
         if !details.is_empty() {
             text.push_str(&format!(" ({})", details.join("; ")));
         }
@@ -200,7 +231,12 @@ impl Deployment {
 
     /// The most times any of its pods has crashed.
     pub fn max_restarts(&self) -> u32 {
-        self.lock().pods.iter().map(|p| p.status().restarts).max().unwrap_or(0)
+        self.lock()
+            .pods
+            .iter()
+            .map(|p| p.status().restarts)
+            .max()
+            .unwrap_or(0)
     }
 
     /// Puts a network fault on the service.
@@ -215,22 +251,41 @@ impl Deployment {
 
     /// Resident bytes of the running pods' process groups; `None` when none runs.
     pub fn memory(&self) -> Option<u64> {
-        let pids: Vec<u32> = self.lock().pods.iter().filter_map(|p| p.status().pid).collect();
-        pids.into_iter().filter_map(proc_memory::group_rss).reduce(|a, b| a + b)
+        let pids: Vec<u32> = self
+            .lock()
+            .pods
+            .iter()
+            .filter_map(|p| p.status().pid)
+            .collect();
+        pids.into_iter()
+            .filter_map(proc_memory::group_rss)
+            .reduce(|a, b| a + b)
     }
 
     /// How it differs from its declared steady state.
     pub fn deviations(&self) -> Vec<Deviation> {
         let mut found = Vec::new();
-        let deviation = |problem: String| Deviation { target: self.name.clone(), problem };
+        let deviation = |problem: String| Deviation {
+            target: self.name.clone(),
+            problem,
+        };
         let (desired, ready) = {
             let state = self.lock();
-            (state.desired, state.pods.iter().filter(|p| p.status().ready).count() as u32)
+            (
+                state.desired,
+                state.pods.iter().filter(|p| p.status().ready).count() as u32,
+            )
         };
         if desired != self.declared {
-            found.push(deviation(format!("scaled to {desired}, declared with {}", self.declared)));
+            found.push(deviation(format!(
+                "scaled to {desired}, declared with {}",
+                self.declared
+            )));
         } else if ready != self.declared {
-            found.push(deviation(format!("{ready} of {} replicas ready", self.declared)));
+            found.push(deviation(format!(
+                "{ready} of {} replicas ready",
+                self.declared
+            )));
         }
         if let Some(mode) = self.service.state().block {
             found.push(deviation(format!("network blocked ({})", block_name(mode))));
@@ -276,7 +331,12 @@ impl Deployment {
         for pod in &mut pods {
             pod.finished().await;
         }
-        if let Some(task) = self.refresher.lock().unwrap_or_else(|e| e.into_inner()).take() {
+        if let Some(task) = self
+            .refresher
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take()
+        {
             task.abort();
         }
     }
@@ -284,7 +344,11 @@ impl Deployment {
     /// SIGKILLs every pod now, for drop paths.
     pub fn kill_now(&self) {
         let state = self.lock();
-        state.pods.iter().chain(&state.terminating).for_each(PodHandle::kill_now);
+        state
+            .pods
+            .iter()
+            .chain(&state.terminating)
+            .for_each(PodHandle::kill_now);
     }
 
     fn refresh(&self) {
@@ -294,8 +358,16 @@ impl Deployment {
 
     /// Forgets pods that are gone and points the service at the ready ones.
     fn refresh_locked(&self, state: &mut State) {
-        state.terminating.retain(|p| p.status().phase != Phase::Gone);
-        let endpoints = state.pods.iter().map(PodHandle::status).filter(|s| s.ready).map(|s| s.port).collect();
+        state
+            .terminating
+            .retain(|p| p.status().phase != Phase::Gone);
+        let endpoints = state
+            .pods
+            .iter()
+            .map(PodHandle::status)
+            .filter(|s| s.ready)
+            .map(|s| s.port)
+            .collect();
         self.service.set_endpoints(endpoints);
         self.generation.send_modify(|g| *g += 1);
     }
@@ -303,7 +375,12 @@ impl Deployment {
 
 impl Drop for Deployment {
     fn drop(&mut self) {
-        if let Some(task) = self.refresher.get_mut().unwrap_or_else(|e| e.into_inner()).take() {
+        if let Some(task) = self
+            .refresher
+            .get_mut()
+            .unwrap_or_else(|e| e.into_inner())
+            .take()
+        {
             task.abort();
         }
     }

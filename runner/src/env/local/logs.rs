@@ -22,20 +22,32 @@ pub struct WorkloadLog {
 impl WorkloadLog {
     /// A ring of `capacity` lines; pod log files go into `dir`.
     pub fn new(dir: &Path, capacity: usize) -> Arc<Self> {
-        Arc::new(Self { dir: dir.to_owned(), capacity, ring: Mutex::new(VecDeque::new()) })
+        Arc::new(Self {
+            dir: dir.to_owned(),
+            capacity,
+            ring: Mutex::new(VecDeque::new()),
+        })
     }
 
     /// Creates `<dir>/<pod>.log` for a new pod.
     pub fn open_pod(self: &Arc<Self>, pod: &str) -> std::io::Result<Arc<PodLog>> {
         let path = self.dir.join(format!("{pod}.log"));
         let file = File::options().create(true).append(true).open(&path)?;
-        Ok(Arc::new(PodLog { pod: pod.to_owned(), path, file: Mutex::new(file), workload: self.clone() }))
+        Ok(Arc::new(PodLog {
+            pod: pod.to_owned(),
+            path,
+            file: Mutex::new(file),
+            workload: self.clone(),
+        }))
     }
 
     /// The last `lines` lines, oldest first.
     pub fn tail(&self, lines: usize) -> Vec<String> {
         let ring = self.ring.lock().unwrap_or_else(|e| e.into_inner());
-        ring.iter().skip(ring.len().saturating_sub(lines)).cloned().collect()
+        ring.iter()
+            .skip(ring.len().saturating_sub(lines))
+            .cloned()
+            .collect()
     }
 
     fn push(&self, line: String) {
@@ -68,7 +80,11 @@ impl PodLog {
     }
 
     /// Copies `stdout` and `stderr`, line by line, from threads that end with the pipes.
-    pub fn attach(self: &Arc<Self>, stdout: Option<impl Read + Send + 'static>, stderr: Option<impl Read + Send + 'static>) {
+    pub fn attach(
+        self: &Arc<Self>,
+        stdout: Option<impl Read + Send + 'static>,
+        stderr: Option<impl Read + Send + 'static>,
+    ) {
         if let Some(out) = stdout {
             self.pump("stdout", out);
         }
@@ -79,15 +95,17 @@ impl PodLog {
 
     fn pump(self: &Arc<Self>, stream: &str, pipe: impl Read + Send + 'static) {
         let log = self.clone();
-        let started = std::thread::Builder::new().name(format!("log-{stream}")).spawn(move || {
-            let mut reader = BufReader::new(pipe);
-            let mut buf = Vec::new();
-            while reader.read_until(b'\n', &mut buf).is_ok_and(|n| n > 0) {
-                let text = String::from_utf8_lossy(&buf);
-                log.line(text.trim_end_matches(['\n', '\r']));
-                buf.clear();
-            }
-        });
+        let started = std::thread::Builder::new()
+            .name(format!("log-{stream}"))
+            .spawn(move || {
+                let mut reader = BufReader::new(pipe);
+                let mut buf = Vec::new();
+                while reader.read_until(b'\n', &mut buf).is_ok_and(|n| n > 0) {
+                    let text = String::from_utf8_lossy(&buf);
+                    log.line(text.trim_end_matches(['\n', '\r']));
+                    buf.clear();
+                }
+            });
         if let Err(e) = started {
             self.event(&format!("cannot read the pod's {stream}: {e}"));
         }
@@ -123,10 +141,21 @@ mod tests {
         pod.attach(Some(&b"one\ntwo\r\nthree"[..]), None::<&[u8]>);
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
         while workload.tail(10).len() < 3 || !workload.tail(1)[0].ends_with("three") {
-            assert!(std::time::Instant::now() < deadline, "lines not pumped: {:?}", workload.tail(10));
+            assert!(
+                std::time::Instant::now() < deadline,
+                "lines not pumped: {:?}",
+                workload.tail(10)
+            );
             std::thread::yield_now();
         }
-        assert_eq!(workload.tail(10), ["[db-abcde-fghij] one", "[db-abcde-fghij] two", "[db-abcde-fghij] three"]);
+        assert_eq!(
+            workload.tail(10),
+            [
+                "[db-abcde-fghij] one",
+                "[db-abcde-fghij] two",
+                "[db-abcde-fghij] three"
+            ]
+        );
         assert_eq!(workload.tail(1), ["[db-abcde-fghij] three"]);
         let file = std::fs::read_to_string(pod.path()).unwrap();
         assert_eq!(file, "(runner) started\none\ntwo\nthree\n");

@@ -40,8 +40,8 @@ use self::programs::MongoProgram;
 use self::proxy::Service;
 use self::status::{EnvStatus, PodInfo, StatusServer, WorkloadStatus};
 use super::{
-    BlockMode, Capabilities, Deviation, EnvError, EnvResult, Environment, EnvironmentInfo, LogTail, OpenContext, Pod,
-    ProbeResult,
+    BlockMode, Capabilities, Deviation, EnvError, EnvResult, Environment, EnvironmentInfo, LogTail,
+    OpenContext, Pod, ProbeResult,
 };
 
 /// The lines of each workload's log kept in memory.
@@ -70,10 +70,15 @@ impl LocalEnvironment {
     /// Checks the configuration, finds the programs, reserves the service ports, starts the
     /// pods and waits until all are ready. Every error names what is wrong and what to do.
     pub async fn start(config: &LocalConfig, ctx: &OpenContext) -> EnvResult<Self> {
-        let key = |workload: &str, field: &str| format!("environments.{}.workloads.{workload}.{field}", ctx.name);
+        let key = |workload: &str, field: &str| {
+            format!("environments.{}.workloads.{workload}.{field}", ctx.name)
+        };
         validate(config, ctx)?;
-        let services: BTreeMap<String, u16> =
-            config.workloads.iter().map(|(name, w)| (name.clone(), w.service_port)).collect();
+        let services: BTreeMap<String, u16> = config
+            .workloads
+            .iter()
+            .map(|(name, w)| (name.clone(), w.service_port))
+            .collect();
         let mut templates = Vec::new();
         for (name, workload) in &config.workloads {
             let command = resolve_command(name, workload, ctx)?;
@@ -87,7 +92,8 @@ impl LocalEnvironment {
         }
         let mut reserved = Vec::new();
         for (name, workload, ..) in &templates {
-            let service = Service::reserve(workload.service_port, &key(name, "service_port")).map_err(EnvError::Failed)?;
+            let service = Service::reserve(workload.service_port, &key(name, "service_port"))
+                .map_err(EnvError::Failed)?;
             reserved.push(service);
         }
         let logs_dir = ctx.run_dir.join("logs");
@@ -96,12 +102,15 @@ impl LocalEnvironment {
         for ((name, workload, command, exes), service) in templates.into_iter().zip(reserved) {
             let data_dir = ctx.run_dir.join("data").join(name);
             if command.uses_data_dir() {
-                std::fs::create_dir_all(&data_dir).map_err(|e| io_failure("create", &data_dir, e))?;
+                std::fs::create_dir_all(&data_dir)
+                    .map_err(|e| io_failure("create", &data_dir, e))?;
             }
             let template = PodTemplate {
                 workload: name.clone(),
                 template_hash: pod::template_hash(&[&ctx.run_id, name, &format!("{command:?}")]),
-                volume: command.uses_data_dir().then(|| Arc::new(tokio::sync::Mutex::new(()))),
+                volume: command
+                    .uses_data_dir()
+                    .then(|| Arc::new(tokio::sync::Mutex::new(()))),
                 command,
                 env: workload.env.clone(),
                 readiness: workload.readiness.clone(),
@@ -113,7 +122,12 @@ impl LocalEnvironment {
                 exes,
                 log: logs::WorkloadLog::new(&logs_dir, RING_LINES),
             };
-            let deployment = Deployment::new(workload.replicas, workload.recreate_delay, template, service);
+            let deployment = Deployment::new(
+                workload.replicas,
+                workload.recreate_delay,
+                template,
+                service,
+            );
             deployments.insert(name.clone(), deployment);
         }
         let env = Self {
@@ -137,12 +151,20 @@ impl LocalEnvironment {
     async fn wait_started(&self, timeout: Duration) -> EnvResult<()> {
         let deadline = Instant::now() + timeout;
         loop {
-            if let Some(d) = self.deployments.values().find(|d| d.max_restarts() >= STARTUP_CRASHES) {
+            if let Some(d) = self
+                .deployments
+                .values()
+                .find(|d| d.max_restarts() >= STARTUP_CRASHES)
+            {
                 return Err(self.start_failure(d, "keeps crashing"));
             }
-            let Some(waiting) = self.deployments.values().find(|d| !d.is_ready()) else { return Ok(()) };
+            let Some(waiting) = self.deployments.values().find(|d| !d.is_ready()) else {
+                return Ok(());
+            };
             if Instant::now() >= deadline {
-                return Err(self.start_failure(waiting, &format!("was not ready within {timeout:?}")));
+                return Err(
+                    self.start_failure(waiting, &format!("was not ready within {timeout:?}"))
+                );
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
@@ -150,7 +172,11 @@ impl LocalEnvironment {
 
     fn start_failure(&self, d: &Deployment, what: &str) -> EnvError {
         let tail = d.log_tail(40);
-        let log = if tail.is_empty() { String::new() } else { format!("; its last log lines:\n  {}", tail.join("\n  ")) };
+        let log = if tail.is_empty() {
+            String::new()
+        } else {
+            format!("; its last log lines:\n  {}", tail.join("\n  "))
+        };
         EnvError::Failed(format!(
             "the local environment '{}' did not start: workload {} {what}: {}{log}",
             self.name,
@@ -160,7 +186,12 @@ impl LocalEnvironment {
     }
 
     fn serve_status(&self, ctx: &OpenContext) {
-        let (name, run_id, run_dir, focus_url) = (self.name.clone(), ctx.run_id.clone(), ctx.run_dir.clone(), self.focus_url());
+        let (name, run_id, run_dir, focus_url) = (
+            self.name.clone(),
+            ctx.run_id.clone(),
+            ctx.run_dir.clone(),
+            self.focus_url(),
+        );
         let deployments: Vec<Arc<Deployment>> = self.deployments.values().cloned().collect();
         let snapshot = move || EnvStatus {
             environment: name.clone(),
@@ -171,19 +202,31 @@ impl LocalEnvironment {
             workloads: deployments.iter().map(|d| workload_status(d)).collect(),
         };
         match StatusServer::start(&ctx.run_dir, snapshot) {
-            Ok(server) => *self.status_server.lock().unwrap_or_else(|e| e.into_inner()) = Some(server),
-            Err(e) => tracing::warn!("`env status` will not see this run: cannot serve its status in {}: {e}", ctx.run_dir.display()),
+            Ok(server) => {
+                *self.status_server.lock().unwrap_or_else(|e| e.into_inner()) = Some(server)
+            }
+            Err(e) => tracing::warn!(
+                "`env status` will not see this run: cannot serve its status in {}: {e}",
+                ctx.run_dir.display()
+            ),
         }
     }
 
     /// The address of `workload`'s service.
     pub fn service_addr(&self, workload: &str) -> Option<SocketAddr> {
-        self.deployments.get(workload).map(|d| SocketAddr::from(([127, 0, 0, 1], d.service_port())))
+        self.deployments
+            .get(workload)
+            .map(|d| SocketAddr::from(([127, 0, 0, 1], d.service_port())))
     }
 
     fn deployment(&self, workload: &str) -> EnvResult<&Arc<Deployment>> {
         self.deployments.get(workload).ok_or_else(|| {
-            let known = self.deployments.keys().cloned().collect::<Vec<_>>().join(", ");
+            let known = self
+                .deployments
+                .keys()
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(", ");
             EnvError::NotPermitted(format!(
                 "workload '{workload}' is not declared in environments.{}; it declares: {known}",
                 self.name
@@ -201,45 +244,73 @@ impl Drop for LocalEnvironment {
 fn validate(config: &LocalConfig, ctx: &OpenContext) -> EnvResult<()> {
     let invalid = |m: String| EnvError::Failed(format!("invalid environments.{}: {m}", ctx.name));
     if config.workloads.is_empty() {
-        return Err(invalid("it declares no workload; add [environments.NAME.workloads.mongodb] and the like".into()));
+        return Err(invalid(
+            "it declares no workload; add [environments.NAME.workloads.mongodb] and the like"
+                .into(),
+        ));
     }
     let mut ports = BTreeMap::new();
     for (name, w) in &config.workloads {
         let label_ok = name.len() <= 50
-            && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+            && name
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
             && !name.starts_with('-')
             && !name.ends_with('-');
         if !label_ok {
-            return Err(invalid(format!("the workload name '{name}' must be lowercase letters, digits and '-', like a Kubernetes name")));
+            return Err(invalid(format!(
+                "the workload name '{name}' must be lowercase letters, digits and '-', like a Kubernetes name"
+            )));
         }
         if let Some(other) = ports.insert(w.service_port, name) {
-            return Err(invalid(format!("workloads {other} and {name} both use service_port {}", w.service_port)));
+            return Err(invalid(format!(
+                "workloads {other} and {name} both use service_port {}",
+                w.service_port
+            )));
         }
         if w.replicas > deployment::MAX_REPLICAS {
-            return Err(invalid(format!("workload {name}: replicas {} is more than {}", w.replicas, deployment::MAX_REPLICAS)));
+            return Err(invalid(format!(
+                "workload {name}: replicas {} is more than {}",
+                w.replicas,
+                deployment::MAX_REPLICAS
+            )));
         }
         if let Some(command) = &w.command
-            && let Some(unknown) = command.services().find(|s| !config.workloads.contains_key(*s))
+            && let Some(unknown) = command
+                .services()
+                .find(|s| !config.workloads.contains_key(*s))
         {
-            return Err(invalid(format!("workload {name}: {{service:{unknown}}} names no workload")));
+            return Err(invalid(format!(
+                "workload {name}: {{service:{unknown}}} names no workload"
+            )));
         }
         if w.command.is_none() && w.builtin.is_none() {
-            return Err(invalid(format!("workload {name} has neither `command` nor `builtin`")));
+            return Err(invalid(format!(
+                "workload {name} has neither `command` nor `builtin`"
+            )));
         }
     }
     Ok(())
 }
 
 /// The configured command, or the built-in program's.
-fn resolve_command(name: &str, w: &WorkloadConfig, ctx: &OpenContext) -> EnvResult<template::CommandTemplate> {
+fn resolve_command(
+    name: &str,
+    w: &WorkloadConfig,
+    ctx: &OpenContext,
+) -> EnvResult<template::CommandTemplate> {
     if let Some(command) = &w.command {
         return Ok(command.clone());
     }
     match w.builtin {
-        Some(Builtin::Mongodb) => MongoProgram::find(&ctx.config_dir, std::env::var_os("PATH").as_ref())
-            .map(|program| program.command())
-            .map_err(|e| EnvError::NotFound(format!("workload {name}: {e}"))),
-        None => Err(EnvError::Failed(format!("workload {name} has neither `command` nor `builtin`"))),
+        Some(Builtin::Mongodb) => {
+            MongoProgram::find(&ctx.config_dir, std::env::var_os("PATH").as_ref())
+                .map(|program| program.command())
+                .map_err(|e| EnvError::NotFound(format!("workload {name}: {e}")))
+        }
+        None => Err(EnvError::Failed(format!(
+            "workload {name} has neither `command` nor `builtin`"
+        ))),
     }
 }
 
@@ -278,7 +349,13 @@ impl Environment for LocalEnvironment {
         EnvironmentInfo {
             name: self.name.clone(),
             kind: "local",
-            capabilities: Capabilities { scale: true, delete_pod: true, block_blackhole: true, block_refuse: true, memory: true },
+            capabilities: Capabilities {
+                scale: true,
+                delete_pod: true,
+                block_blackhole: true,
+                block_refuse: true,
+                memory: true,
+            },
             workloads: names.clone(),
             services: names,
         }
@@ -288,7 +365,10 @@ impl Environment for LocalEnvironment {
         match self.service_addr(&self.focus_workload) {
             Some(addr) => format!("http://{addr}"),
             // No such workload: a URL that fails with a message naming the cause.
-            None => format!("http://{}-is-not-a-workload-of-{}.invalid", self.focus_workload, self.name),
+            None => format!(
+                "http://{}-is-not-a-workload-of-{}.invalid",
+                self.focus_workload, self.name
+            ),
         }
     }
 
@@ -333,19 +413,29 @@ impl Environment for LocalEnvironment {
     }
 
     async fn deviations(&self) -> EnvResult<Vec<Deviation>> {
-        Ok(self.deployments.values().flat_map(|d| d.deviations()).collect())
+        Ok(self
+            .deployments
+            .values()
+            .flat_map(|d| d.deviations())
+            .collect())
     }
 
     async fn log_tails(&self, lines: usize) -> Vec<LogTail> {
         self.deployments
             .values()
-            .map(|d| LogTail { source: d.name().to_owned(), lines: d.log_tail(lines) })
+            .map(|d| LogTail {
+                source: d.name().to_owned(),
+                lines: d.log_tail(lines),
+            })
             .filter(|t| !t.lines.is_empty())
             .collect()
     }
 
     async fn shutdown(&self) {
-        self.status_server.lock().unwrap_or_else(|e| e.into_inner()).take();
+        self.status_server
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
         futures::future::join_all(self.deployments.values().map(|d| d.shutdown())).await;
     }
 }

@@ -20,9 +20,9 @@ use tokio::task::JoinHandle;
 
 use super::config::Readiness;
 use super::logs::{PodLog, WorkloadLog};
+use super::probe;
 use super::spawner::{self, GroupChild};
 use super::template::{Bindings, CommandTemplate};
-use super::probe;
 
 /// How often a process is checked for having exited.
 const EXIT_POLL: Duration = Duration::from_millis(100);
@@ -116,7 +116,12 @@ pub struct PodHandle {
 impl PodHandle {
     /// Creates a pod that starts at `start_at`, carrying `restarts`; `changed` is notified on
     /// every change of its status.
-    pub fn create(template: &Arc<PodTemplate>, restarts: u32, start_at: Instant, changed: Arc<Notify>) -> Self {
+    pub fn create(
+        template: &Arc<PodTemplate>,
+        restarts: u32,
+        start_at: Instant,
+        changed: Arc<Notify>,
+    ) -> Self {
         let name = pod_name(&template.workload, &template.template_hash);
         let port = free_port();
         let log = template.log.open_pod(&name);
@@ -130,10 +135,18 @@ impl PodHandle {
             created: Instant::now(),
             last_exit: None,
             last_check: None,
-            log_path: log.as_ref().map(|l| l.path().to_owned()).unwrap_or_default(),
+            log_path: log
+                .as_ref()
+                .map(|l| l.path().to_owned())
+                .unwrap_or_default(),
         }));
         let (stop, stop_rx) = watch::channel(false);
-        let pod = Pod { template: template.clone(), status: status.clone(), stop: stop_rx, changed };
+        let pod = Pod {
+            template: template.clone(),
+            status: status.clone(),
+            stop: stop_rx,
+            changed,
+        };
         let task = tokio::spawn(async move {
             match log {
                 Ok(log) => pod.live(start_at, log).await,
@@ -148,7 +161,10 @@ impl PodHandle {
 
     /// A copy of its status.
     pub fn status(&self) -> PodStatus {
-        self.status.lock().unwrap_or_else(|e| e.into_inner()).clone()
+        self.status
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     /// Begins stopping it: it leaves the service's endpoints at once.
@@ -217,7 +233,10 @@ impl Pod {
     }
 
     fn status(&self) -> PodStatus {
-        self.status.lock().unwrap_or_else(|e| e.into_inner()).clone()
+        self.status
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     /// Resolves once the pod is asked to stop (or its handle is gone).
@@ -237,7 +256,9 @@ impl Pod {
         if start_at > Instant::now() {
             let window = start_at - Instant::now();
             self.set_pending(format!("starting in {window:.1?}"));
-            log.event(&format!("created; starts after the start-up window of {window:.1?}"));
+            log.event(&format!(
+                "created; starts after the start-up window of {window:.1?}"
+            ));
         }
         if self.sleep_until(start_at).await {
             return self.gone(&log, "deleted before it started");
@@ -332,14 +353,23 @@ impl Pod {
             let ready_before = self.status().ready;
             let ready = check.reachable || (ready_before && failures < FAILURE_THRESHOLD);
             if ready != ready_before {
-                log.event(&format!("readiness ({}): {}", self.template.readiness, if ready { "ready" } else { &check.detail }));
+                log.event(&format!(
+                    "readiness ({}): {}",
+                    self.template.readiness,
+                    if ready { "ready" } else { &check.detail }
+                ));
             }
             was_ready |= ready;
             self.update(|s| {
                 s.ready = ready && s.phase == Phase::Running;
                 s.last_check = Some(check.detail);
             });
-            next_check = Instant::now() + if ready { PROBE_WHEN_READY } else { PROBE_UNTIL_READY };
+            next_check = Instant::now()
+                + if ready {
+                    PROBE_WHEN_READY
+                } else {
+                    PROBE_UNTIL_READY
+                };
         }
     }
 
@@ -353,13 +383,25 @@ impl Pod {
             services: &t.services,
             exes: &t.exes,
         };
-        let argv = t.command.render(&bindings).map_err(|e| format!("cannot start: {e}"))?;
+        let argv = t
+            .command
+            .render(&bindings)
+            .map_err(|e| format!("cannot start: {e}"))?;
         let mut command = Command::new(&argv[0]);
-        command.args(&argv[1..]).envs(&t.env).current_dir(&t.work_dir);
-        let mut child = spawner::spawn(command).await.map_err(|e| format!("cannot start {}: {e}", argv[0]))?;
+        command
+            .args(&argv[1..])
+            .envs(&t.env)
+            .current_dir(&t.work_dir);
+        let mut child = spawner::spawn(command)
+            .await
+            .map_err(|e| format!("cannot start {}: {e}", argv[0]))?;
         let (stdout, stderr) = child.take_output();
         log.attach(stdout, stderr);
-        log.event(&format!("started: pid {} on port {port}: {}", child.pid(), argv.join(" ")));
+        log.event(&format!(
+            "started: pid {} on port {port}: {}",
+            child.pid(),
+            argv.join(" ")
+        ));
         Ok(child)
     }
 
@@ -394,7 +436,9 @@ impl Pod {
 fn pod_name(workload: &str, template_hash: &str) -> String {
     const ALPHABET: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
     let mut rng = rand::rng();
-    let suffix: String = (0..5).map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char).collect();
+    let suffix: String = (0..5)
+        .map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char)
+        .collect();
     format!("{workload}-{template_hash}-{suffix}")
 }
 
@@ -404,11 +448,18 @@ pub fn template_hash(parts: &[&str]) -> String {
     use sha2::{Digest, Sha256};
     const ALPHABET: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
     let digest = Sha256::digest(parts.join("\0").as_bytes());
-    digest.iter().take(5).map(|b| ALPHABET[*b as usize % ALPHABET.len()] as char).collect()
+    digest
+        .iter()
+        .take(5)
+        .map(|b| ALPHABET[*b as usize % ALPHABET.len()] as char)
+        .collect()
 }
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).unwrap_or(0)
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .unwrap_or(0)
 }
 
 #[cfg(test)]
@@ -418,12 +469,21 @@ mod tests {
     #[test]
     fn names_look_like_pods_and_share_the_template_hash() {
         let hash = template_hash(&["run-1", "mongodb", "secantusd-py --port {port}"]);
-        assert_eq!(hash, template_hash(&["run-1", "mongodb", "secantusd-py --port {port}"]));
-        assert_ne!(hash, template_hash(&["run-2", "mongodb", "secantusd-py --port {port}"]));
+        assert_eq!(
+            hash,
+            template_hash(&["run-1", "mongodb", "secantusd-py --port {port}"])
+        );
+        assert_ne!(
+            hash,
+            template_hash(&["run-2", "mongodb", "secantusd-py --port {port}"])
+        );
         let (a, b) = (pod_name("mongodb", &hash), pod_name("mongodb", &hash));
         assert_ne!(a, b);
         let parts: Vec<&str> = a.rsplitn(3, '-').collect();
         assert_eq!(parts.len(), 3, "{a}");
-        assert_eq!((parts[2], parts[1], parts[0].len()), ("mongodb", hash.as_str(), 5));
+        assert_eq!(
+            (parts[2], parts[1], parts[0].len()),
+            ("mongodb", hash.as_str(), 5)
+        );
     }
 }

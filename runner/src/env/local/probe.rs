@@ -22,8 +22,16 @@ pub async fn check(readiness: &Readiness, addr: SocketAddr, timeout: Duration) -
     };
     let latency = started.elapsed();
     match outcome {
-        Ok(detail) => ProbeResult { reachable: true, latency, detail },
-        Err(detail) => ProbeResult { reachable: false, latency, detail },
+        Ok(detail) => ProbeResult {
+            reachable: true,
+            latency,
+            detail,
+        },
+        Err(detail) => ProbeResult {
+            reachable: false,
+            latency,
+            detail,
+        },
     }
 }
 
@@ -33,7 +41,10 @@ pub async fn check(readiness: &Readiness, addr: SocketAddr, timeout: Duration) -
 async fn mongodb_ping(addr: SocketAddr, timeout: Duration) -> Result<String, String> {
     let (failed_tx, mut failed_rx) = tokio::sync::mpsc::unbounded_channel::<String>();
     let mut options = ClientOptions::default();
-    options.hosts = vec![ServerAddress::Tcp { host: addr.ip().to_string(), port: Some(addr.port()) }];
+    options.hosts = vec![ServerAddress::Tcp {
+        host: addr.ip().to_string(),
+        port: Some(addr.port()),
+    }];
     options.direct_connection = Some(true);
     options.connect_timeout = Some(timeout);
     options.server_selection_timeout = Some(timeout);
@@ -63,17 +74,33 @@ fn http_client() -> &'static reqwest::Client {
     CLIENT.get_or_init(|| {
         // reqwest is built without a default TLS provider; plain HTTP still needs one installed.
         let _ = rustls::crypto::ring::default_provider().install_default();
-        reqwest::Client::builder().no_proxy().build().expect("build the probe's HTTP client")
+        reqwest::Client::builder()
+            .no_proxy()
+            .build()
+            .expect("build the probe's HTTP client")
     })
 }
 
 async fn http_get(addr: SocketAddr, path: &str, timeout: Duration) -> Result<String, String> {
     let url = format!("http://{addr}{path}");
-    let response = http_client().get(&url).timeout(timeout).send().await.map_err(|e| {
-        if e.is_timeout() { format!("GET {url}: no answer within {timeout:?}") } else { format!("GET {url}: {}", error_chain(&e)) }
-    })?;
+    let response = http_client()
+        .get(&url)
+        .timeout(timeout)
+        .send()
+        .await
+        .map_err(|e| {
+            if e.is_timeout() {
+                format!("GET {url}: no answer within {timeout:?}")
+            } else {
+                format!("GET {url}: {}", error_chain(&e))
+            }
+        })?;
     let status = response.status();
-    if status.is_success() { Ok(format!("HTTP {status}")) } else { Err(format!("GET {url} answered {status}")) }
+    if status.is_success() {
+        Ok(format!("HTTP {status}"))
+    } else {
+        Err(format!("GET {url} answered {status}"))
+    }
 }
 
 /// An error and its sources, `outer: inner: root`, as reqwest's own text leaves out the cause.
@@ -106,11 +133,25 @@ mod tests {
     #[tokio::test]
     async fn a_closed_port_is_unreachable_at_once_for_every_kind() {
         let addr: SocketAddr = ([127, 0, 0, 1], testkit::free_port()).into();
-        for readiness in [Readiness::MongodbPing, Readiness::HttpGet { path: "/health".into() }, Readiness::Tcp] {
+        for readiness in [
+            Readiness::MongodbPing,
+            Readiness::HttpGet {
+                path: "/health".into(),
+            },
+            Readiness::Tcp,
+        ] {
             let result = check(&readiness, addr, Duration::from_secs(1)).await;
             assert!(!result.reachable, "{readiness}: {result:?}");
-            assert!(result.latency < Duration::from_millis(500), "{readiness} took {:?}", result.latency);
-            assert!(result.detail.to_lowercase().contains("refused"), "{readiness}: {}", result.detail);
+            assert!(
+                result.latency < Duration::from_millis(500),
+                "{readiness} took {:?}",
+                result.latency
+            );
+            assert!(
+                result.detail.to_lowercase().contains("refused"),
+                "{readiness}: {}",
+                result.detail
+            );
         }
     }
 }

@@ -7,7 +7,13 @@ use std::fs;
 pub fn group_rss(pgid: u32) -> Option<u64> {
     let mut total = None;
     for entry in fs::read_dir("/proc").ok()?.flatten() {
-        let Some(pid) = entry.file_name().to_str().and_then(|n| n.parse::<u32>().ok()) else { continue };
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|n| n.parse::<u32>().ok())
+        else {
+            continue;
+        };
         if process_group(pid) == Some(pgid) {
             *total.get_or_insert(0) += rss_bytes(pid).unwrap_or(0);
         }

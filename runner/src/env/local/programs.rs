@@ -47,14 +47,22 @@ impl MongoProgram {
     /// The command that serves `{data_dir}` on 127.0.0.1:`{port}` as a standalone server: no
     /// replica-set advertisement, so a driver never bypasses the service by following it.
     pub fn command(&self) -> CommandTemplate {
-        let program = self.path().to_string_lossy().replace('{', "{{").replace('}', "}}");
+        let program = self
+            .path()
+            .to_string_lossy()
+            .replace('{', "{{")
+            .replace('}', "}}");
         let args: Vec<String> = match self {
-            Self::Mongod(_) => {
-                vec![program, "--bind_ip".into(), "127.0.0.1".into(), "--port".into(), "{port}".into()]
-                    .into_iter()
-                    .chain(["--dbpath".into(), "{data_dir}".into(), "--quiet".into()])
-                    .collect()
-            }
+            Self::Mongod(_) => vec![
+                program,
+                "--bind_ip".into(),
+                "127.0.0.1".into(),
+                "--port".into(),
+                "{port}".into(),
+            ]
+            .into_iter()
+            .chain(["--dbpath".into(), "{data_dir}".into(), "--quiet".into()])
+            .collect(),
             Self::Secantus(_) => vec![
                 program,
                 "--host".into(),
@@ -76,15 +84,21 @@ impl MongoProgram {
 /// up, for test executables in `target/<profile>/deps`), then on PATH.
 pub fn find_exe(name: &str, path: Option<&OsString>) -> Result<PathBuf, String> {
     let own = std::env::current_exe().ok();
-    let beside: Vec<PathBuf> =
-        own.iter().flat_map(|exe| exe.ancestors().skip(1).take(2).map(|d| d.join(name))).collect();
+    let beside: Vec<PathBuf> = own
+        .iter()
+        .flat_map(|exe| exe.ancestors().skip(1).take(2).map(|d| d.join(name)))
+        .collect();
     if let Some(found) = beside.iter().find(|p| is_executable(p)) {
         return Ok(found.clone());
     }
     if let Some(found) = find_on_path(name, path) {
         return Ok(found);
     }
-    let looked = beside.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ");
+    let looked = beside
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect::<Vec<_>>()
+        .join(", ");
     Err(format!(
         "cannot find the program {name}: looked at {looked} and on PATH; build it with `cargo build -p {name}`"
     ))
@@ -92,12 +106,15 @@ pub fn find_exe(name: &str, path: Option<&OsString>) -> Result<PathBuf, String> 
 
 /// The first executable file called `name` in the folders of `path` (a PATH value).
 pub fn find_on_path(name: &str, path: Option<&OsString>) -> Option<PathBuf> {
-    std::env::split_paths(path?).map(|d| d.join(name)).find(|p| is_executable(p))
+    std::env::split_paths(path?)
+        .map(|d| d.join(name))
+        .find(|p| is_executable(p))
 }
 
 fn is_executable(path: &Path) -> bool {
     use std::os::unix::fs::PermissionsExt;
-    path.metadata().is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+    path.metadata()
+        .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
 }
 
 #[cfg(test)]
@@ -127,11 +144,20 @@ mod tests {
         assert!(err.contains("./scripts/setup"), "{err}");
 
         let py = executable(&venv, "secantusd-py");
-        assert_eq!(MongoProgram::find(root.path(), Some(&path)), Ok(MongoProgram::Secantus(py)));
+        assert_eq!(
+            MongoProgram::find(root.path(), Some(&path)),
+            Ok(MongoProgram::Secantus(py))
+        );
         let rs = executable(&bin, "secantusd-rs");
-        assert_eq!(MongoProgram::find(root.path(), Some(&path)), Ok(MongoProgram::Secantus(rs)));
+        assert_eq!(
+            MongoProgram::find(root.path(), Some(&path)),
+            Ok(MongoProgram::Secantus(rs))
+        );
         let mongod = executable(&bin, "mongod");
-        assert_eq!(MongoProgram::find(root.path(), Some(&path)), Ok(MongoProgram::Mongod(mongod)));
+        assert_eq!(
+            MongoProgram::find(root.path(), Some(&path)),
+            Ok(MongoProgram::Mongod(mongod))
+        );
     }
 
     #[test]
@@ -150,7 +176,17 @@ mod tests {
                 exes: &exes,
             })
             .unwrap();
-        assert_eq!(args[..6], ["/v/secantusd-py", "--host", "127.0.0.1", "--port", "7", "--standalone"]);
+        assert_eq!(
+            args[..6],
+            [
+                "/v/secantusd-py",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                "7",
+                "--standalone"
+            ]
+        );
         assert!(args.windows(2).any(|w| w == ["--storage-path", "/data"]));
     }
 

@@ -60,7 +60,9 @@ impl Service {
     pub fn reserve(port: u16, key: &str) -> Result<Self, String> {
         let addr: SocketAddr = ([127, 0, 0, 1], port).into();
         let in_use = |e: std::io::Error| {
-            format!("port {port} ({key}) is in use ({e}); stop what listens there or change {key} in runner.toml")
+            format!(
+                "port {port} ({key}) is in use ({e}); stop what listens there or change {key} in runner.toml"
+            )
         };
         // Without SO_REUSEPORT this bind fails if anything else holds the port, including another
         // runner's reservation; SO_REUSEADDR lets it ignore connections in TIME_WAIT.
@@ -94,7 +96,10 @@ impl Service {
 
     /// Whether something listens on the port now.
     pub fn is_listening(&self) -> bool {
-        self.listener.lock().unwrap_or_else(|e| e.into_inner()).is_some()
+        self.listener
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .is_some()
     }
 
     /// Connections being forwarded or held now.
@@ -104,19 +109,24 @@ impl Service {
 
     /// Why the service could not listen when it should have, if it could not.
     pub fn last_error(&self) -> Option<String> {
-        self.last_error.lock().unwrap_or_else(|e| e.into_inner()).clone()
+        self.last_error
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     /// Forwards to `ports` from now on. Must be called within a tokio runtime.
     pub fn set_endpoints(&self, ports: Vec<u16>) {
-        self.state.send_if_modified(|s| std::mem::replace(&mut s.endpoints, ports) != s.endpoints);
+        self.state
+            .send_if_modified(|s| std::mem::replace(&mut s.endpoints, ports) != s.endpoints);
         self.apply();
     }
 
     /// Puts a network fault in place, or lifts it with `None`. Must be called within a tokio
     /// runtime.
     pub fn set_block(&self, block: Option<BlockMode>) {
-        self.state.send_if_modified(|s| std::mem::replace(&mut s.block, block) != s.block);
+        self.state
+            .send_if_modified(|s| std::mem::replace(&mut s.block, block) != s.block);
         self.apply();
     }
 
@@ -159,7 +169,11 @@ impl Service {
 
 impl Drop for Service {
     fn drop(&mut self) {
-        let listener = self.listener.get_mut().unwrap_or_else(|e| e.into_inner()).take();
+        let listener = self
+            .listener
+            .get_mut()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
         if let Some(acceptor) = listener {
             acceptor.stop();
         }
@@ -204,7 +218,11 @@ async fn accept_loop(
 }
 
 /// One client connection: held while blackholed, then forwarded to the next endpoint.
-async fn connection(client: TcpStream, mut state: watch::Receiver<ServiceState>, round_robin: &AtomicUsize) {
+async fn connection(
+    client: TcpStream,
+    mut state: watch::Receiver<ServiceState>,
+    round_robin: &AtomicUsize,
+) {
     loop {
         let block = state.borrow_and_update().block;
         match block {
@@ -222,12 +240,16 @@ async fn connection(client: TcpStream, mut state: watch::Receiver<ServiceState>,
     let mut backend = None;
     for i in 0..endpoints.len() {
         let addr = SocketAddr::from(([127, 0, 0, 1], endpoints[(first + i) % endpoints.len()]));
-        if let Ok(Ok(stream)) = tokio::time::timeout(Duration::from_secs(1), TcpStream::connect(addr)).await {
+        if let Ok(Ok(stream)) =
+            tokio::time::timeout(Duration::from_secs(1), TcpStream::connect(addr)).await
+        {
             backend = Some(stream);
             break;
         }
     }
-    let Some(backend) = backend else { return reset(&client) };
+    let Some(backend) = backend else {
+        return reset(&client);
+    };
     let _ = client.set_nodelay(true);
     let _ = backend.set_nodelay(true);
     if forward(&client, &backend, state).await.is_err() {
@@ -251,7 +273,12 @@ struct Pending {
 
 impl Pending {
     fn new() -> Self {
-        Self { buf: vec![0; 16 * 1024].into_boxed_slice(), start: 0, end: 0, eof: false }
+        Self {
+            buf: vec![0; 16 * 1024].into_boxed_slice(),
+            start: 0,
+            end: 0,
+            eof: false,
+        }
     }
 
     fn done(&self) -> bool {
@@ -292,14 +319,21 @@ impl Pending {
 
 /// Copies both ways until both sides are done. While blackholed nothing moves (the sockets stay
 /// open, so the client waits); on `Refuse`, or when the service goes, both sides are reset.
-async fn forward(client: &TcpStream, backend: &TcpStream, mut state: watch::Receiver<ServiceState>) -> std::io::Result<()> {
+async fn forward(
+    client: &TcpStream,
+    backend: &TcpStream,
+    mut state: watch::Receiver<ServiceState>,
+) -> std::io::Result<()> {
     let (mut up, mut down) = (Pending::new(), Pending::new());
     while !(up.done() && down.done()) {
         let block = state.borrow_and_update().block;
         match block {
             Some(BlockMode::Refuse) => return Err(std::io::ErrorKind::ConnectionReset.into()),
             Some(BlockMode::Blackhole) => {
-                state.changed().await.map_err(|_| std::io::ErrorKind::ConnectionAborted)?;
+                state
+                    .changed()
+                    .await
+                    .map_err(|_| std::io::ErrorKind::ConnectionAborted)?;
                 continue;
             }
             None => {}

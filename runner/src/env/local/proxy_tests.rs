@@ -46,12 +46,21 @@ const QUIET: Duration = Duration::from_millis(300);
 #[tokio::test]
 async fn without_endpoints_it_refuses_and_still_holds_the_port() {
     let svc = service();
-    assert_eq!(connect(svc.port()).await.unwrap_err().kind(), ErrorKind::ConnectionRefused);
+    assert_eq!(
+        connect(svc.port()).await.unwrap_err().kind(),
+        ErrorKind::ConnectionRefused
+    );
     assert!(!svc.is_listening());
     let key = "environments.local.workloads.mongodb.service_port";
     let err = Service::reserve(svc.port(), key).unwrap_err();
-    assert!(err.contains(&format!("port {} ({key}) is in use", svc.port())), "{err}");
-    assert!(std::net::TcpListener::bind(("127.0.0.1", svc.port())).is_err(), "another program took the port");
+    assert!(
+        err.contains(&format!("port {} ({key}) is in use", svc.port())),
+        "{err}"
+    );
+    assert!(
+        std::net::TcpListener::bind(("127.0.0.1", svc.port())).is_err(),
+        "another program took the port"
+    );
 }
 
 #[tokio::test]
@@ -68,7 +77,10 @@ async fn it_forwards_round_robin_and_refuses_again_when_the_endpoints_go() {
     }
     assert_eq!(seen, b"ABAB");
     svc.set_endpoints(vec![]);
-    assert_eq!(connect(svc.port()).await.unwrap_err().kind(), ErrorKind::ConnectionRefused);
+    assert_eq!(
+        connect(svc.port()).await.unwrap_err().kind(),
+        ErrorKind::ConnectionRefused
+    );
 }
 
 #[tokio::test]
@@ -80,13 +92,29 @@ async fn blackhole_stalls_new_and_existing_connections_until_unblocked() {
 
     svc.set_block(Some(BlockMode::Blackhole));
     existing.write_all(b"ping").await.unwrap();
-    assert_eq!(read_n(&mut existing, 4, QUIET).await.unwrap_err().kind(), ErrorKind::TimedOut);
-    let mut fresh = connect(svc.port()).await.expect("a blackholed service still accepts");
-    assert_eq!(read_n(&mut fresh, 1, QUIET).await.unwrap_err().kind(), ErrorKind::TimedOut);
+    assert_eq!(
+        read_n(&mut existing, 4, QUIET).await.unwrap_err().kind(),
+        ErrorKind::TimedOut
+    );
+    let mut fresh = connect(svc.port())
+        .await
+        .expect("a blackholed service still accepts");
+    assert_eq!(
+        read_n(&mut fresh, 1, QUIET).await.unwrap_err().kind(),
+        ErrorKind::TimedOut
+    );
 
     svc.set_block(None);
-    assert_eq!(read_n(&mut existing, 4, PATIENCE).await.unwrap(), b"ping", "the stalled bytes arrive");
-    assert_eq!(read_n(&mut fresh, 1, PATIENCE).await.unwrap(), b"A", "the held connection goes through");
+    assert_eq!(
+        read_n(&mut existing, 4, PATIENCE).await.unwrap(),
+        b"ping",
+        "the stalled bytes arrive"
+    );
+    assert_eq!(
+        read_n(&mut fresh, 1, PATIENCE).await.unwrap(),
+        b"A",
+        "the held connection goes through"
+    );
 }
 
 #[tokio::test]
@@ -101,7 +129,10 @@ async fn refuse_resets_existing_connections_and_refuses_new_ones_at_once() {
     let refused = connect(svc.port()).await.unwrap_err();
     let refused_after = started.elapsed();
     assert_eq!(refused.kind(), ErrorKind::ConnectionRefused);
-    assert!(refused_after < Duration::from_millis(100), "refused after {refused_after:?}");
+    assert!(
+        refused_after < Duration::from_millis(100),
+        "refused after {refused_after:?}"
+    );
     let reset = read_n(&mut existing, 1, PATIENCE).await.unwrap_err();
     assert_eq!(reset.kind(), ErrorKind::ConnectionReset, "{reset}");
 
@@ -118,6 +149,9 @@ async fn a_half_close_is_passed_on_and_answers_still_arrive() {
     stream.write_all(b"last words").await.unwrap();
     stream.shutdown().await.unwrap();
     let mut all = Vec::new();
-    tokio::time::timeout(PATIENCE, stream.read_to_end(&mut all)).await.unwrap().unwrap();
+    tokio::time::timeout(PATIENCE, stream.read_to_end(&mut all))
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(all, b"Alast words");
 }

@@ -46,7 +46,11 @@ fn spawner() -> &'static Mutex<mpsc::Sender<Request>> {
 /// and stderr piped, and SIGKILL as its parent-death signal.
 pub async fn spawn(mut command: Command) -> io::Result<GroupChild> {
     let parent = std::process::id() as libc::pid_t;
-    command.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).process_group(0);
+    command
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0);
     // SAFETY: only async-signal-safe calls (prctl, getppid, _exit) between fork and exec.
     unsafe {
         command.pre_exec(move || {
@@ -61,13 +65,25 @@ pub async fn spawn(mut command: Command) -> io::Result<GroupChild> {
         });
     }
     let (reply, answer) = tokio::sync::oneshot::channel();
-    let sent = spawner().lock().unwrap_or_else(|e| e.into_inner()).send(Request { command, reply });
+    let sent = spawner()
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .send(Request { command, reply });
     sent.map_err(|_| io::Error::other("the pod-spawner thread is gone"))?;
-    let child = answer.await.map_err(|_| io::Error::other("the pod-spawner thread did not answer"))??;
+    let child = answer
+        .await
+        .map_err(|_| io::Error::other("the pod-spawner thread did not answer"))??;
     let pgid = child.id() as i32;
-    LIVE_GROUPS.lock().unwrap_or_else(|e| e.into_inner()).insert(pgid);
+    LIVE_GROUPS
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .insert(pgid);
     watchdog::register(pgid);
-    Ok(GroupChild { child, pgid, reaped: false })
+    Ok(GroupChild {
+        child,
+        pgid,
+        reaped: false,
+    })
 }
 
 /// SIGKILLs every pod process group still alive. For last-resort paths such as a panic hook;
@@ -134,7 +150,10 @@ impl GroupChild {
     fn release(&mut self) {
         signal_group(self.pgid, libc::SIGKILL);
         self.reaped = true;
-        LIVE_GROUPS.lock().unwrap_or_else(|e| e.into_inner()).remove(&self.pgid);
+        LIVE_GROUPS
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&self.pgid);
         watchdog::release(self.pgid);
     }
 }
@@ -156,8 +175,10 @@ mod tests {
 
     fn alive(pid: u32) -> bool {
         // A zombie is dead for our purposes.
-        std::fs::read_to_string(format!("/proc/{pid}/stat"))
-            .is_ok_and(|s| s.rsplit_once(") ").is_some_and(|(_, rest)| !rest.starts_with('Z')))
+        std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| {
+            s.rsplit_once(") ")
+                .is_some_and(|(_, rest)| !rest.starts_with('Z'))
+        })
     }
 
     #[tokio::test]
@@ -174,7 +195,10 @@ mod tests {
         drop(child);
         let deadline = Instant::now() + Duration::from_secs(5);
         while alive(grandchild) {
-            assert!(Instant::now() < deadline, "the grandchild {grandchild} survived its group's kill");
+            assert!(
+                Instant::now() < deadline,
+                "the grandchild {grandchild} survived its group's kill"
+            );
             std::thread::sleep(Duration::from_millis(10));
         }
         assert!(!alive(leader));

@@ -13,7 +13,9 @@ use tokio::task::JoinHandle;
 /// The abstract socket name of the environment whose run folder is `run_dir`.
 fn socket_name(run_dir: &Path) -> String {
     use sha2::{Digest, Sha256};
-    let canonical = run_dir.canonicalize().unwrap_or_else(|_| run_dir.to_owned());
+    let canonical = run_dir
+        .canonicalize()
+        .unwrap_or_else(|_| run_dir.to_owned());
     let digest = Sha256::digest(canonical.as_os_str().as_encoded_bytes());
     let hex: String = digest.iter().take(8).map(|b| format!("{b:02x}")).collect();
     format!("scenario-runner-env-{hex}")
@@ -93,7 +95,10 @@ pub struct StatusServer {
 
 impl StatusServer {
     /// Listens on the run's socket and points `<run_dir>/../current` at `run_dir`.
-    pub fn start(run_dir: &Path, snapshot: impl Fn() -> EnvStatus + Send + Sync + 'static) -> std::io::Result<Self> {
+    pub fn start(
+        run_dir: &Path,
+        snapshot: impl Fn() -> EnvStatus + Send + Sync + 'static,
+    ) -> std::io::Result<Self> {
         let listener = std::os::unix::net::UnixListener::bind_addr(&socket_addr(run_dir)?)?;
         listener.set_nonblocking(true)?;
         let listener = tokio::net::UnixListener::from_std(listener)?;
@@ -110,14 +115,20 @@ impl StatusServer {
             let _ = std::fs::remove_file(&temp);
             std::os::unix::fs::symlink(name, &temp).and_then(|()| std::fs::rename(&temp, &link))?;
         }
-        Ok(Self { task, link, run_dir: run_dir.to_owned() })
+        Ok(Self {
+            task,
+            link,
+            run_dir: run_dir.to_owned(),
+        })
     }
 }
 
 impl Drop for StatusServer {
     fn drop(&mut self) {
         self.task.abort();
-        if std::fs::read_link(&self.link).is_ok_and(|target| Some(target.as_os_str()) == self.run_dir.file_name()) {
+        if std::fs::read_link(&self.link)
+            .is_ok_and(|target| Some(target.as_os_str()) == self.run_dir.file_name())
+        {
             let _ = std::fs::remove_file(&self.link);
         }
     }
@@ -127,37 +138,84 @@ impl Drop for StatusServer {
 /// for its status.
 pub async fn query(run_dir: &Path) -> Result<EnvStatus, String> {
     let not_running = |e: std::io::Error| {
-        format!("no local environment is running ({}: {e}); start one with `scenario-runner env up`", run_dir.display())
+        format!(
+            "no local environment is running ({}: {e}); start one with `scenario-runner env up`",
+            run_dir.display()
+        )
     };
-    let stream = std::os::unix::net::UnixStream::connect_addr(&socket_addr(run_dir).map_err(not_running)?)
-        .and_then(|s| s.set_nonblocking(true).map(|()| s))
-        .map_err(not_running)?;
+    let stream =
+        std::os::unix::net::UnixStream::connect_addr(&socket_addr(run_dir).map_err(not_running)?)
+            .and_then(|s| s.set_nonblocking(true).map(|()| s))
+            .map_err(not_running)?;
     let mut stream = tokio::net::UnixStream::from_std(stream).map_err(not_running)?;
     let mut text = String::new();
-    let read = tokio::time::timeout(std::time::Duration::from_secs(5), stream.read_to_string(&mut text)).await;
-    read.map_err(|_| format!("the environment at {} did not answer within 5 s", run_dir.display()))?
-        .map_err(|e| format!("cannot read the status from {}: {e}", run_dir.display()))?;
-    serde_json::from_str(&text).map_err(|e| format!("unreadable status from {}: {e}", run_dir.display()))
+    let read = tokio::time::timeout(
+        std::time::Duration::from_secs(5),
+        stream.read_to_string(&mut text),
+    )
+    .await;
+    read.map_err(|_| {
+        format!(
+            "the environment at {} did not answer within 5 s",
+            run_dir.display()
+        )
+    })?
+    .map_err(|e| format!("cannot read the status from {}: {e}", run_dir.display()))?;
+    serde_json::from_str(&text)
+        .map_err(|e| format!("unreadable status from {}: {e}", run_dir.display()))
 }
 
 impl fmt::Display for EnvStatus {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(f, "environment {} (run {}, pid {}), logs in {}", self.environment, self.run_id, self.pid, self.run_dir.join("logs").display())?;
+        writeln!(
+            f,
+            "environment {} (run {}, pid {}), logs in {}",
+            self.environment,
+            self.run_id,
+            self.pid,
+            self.run_dir.join("logs").display()
+        )?;
         writeln!(f, "FOCUS_URL={}", self.focus_url)?;
         writeln!(f)?;
-        writeln!(f, "{:<16} {:<18} {:<10} {:<6} {:<10} {:>5}", "WORKLOAD", "SERVICE", "REPLICAS", "READY", "BLOCK", "CONNS")?;
+        writeln!(
+            f,
+            "{:<16} {:<18} {:<10} {:<6} {:<10} {:>5}",
+            "WORKLOAD", "SERVICE", "REPLICAS", "READY", "BLOCK", "CONNS"
+        )?;
         for w in &self.workloads {
             let ready = w.pods.iter().filter(|p| p.ready).count();
-            let service = if w.listening { w.service.clone() } else { format!("{} (refusing)", w.service) };
+            let service = if w.listening {
+                w.service.clone()
+            } else {
+                format!("{} (refusing)", w.service)
+            };
             let replicas = format!("{}/{}", w.desired, w.declared);
             let block = w.block.as_deref().unwrap_or("-");
-            writeln!(f, "{:<16} {:<18} {:<10} {:<6} {:<10} {:>5}", w.name, service, replicas, ready, block, w.open_connections)?;
+            writeln!(
+                f,
+                "{:<16} {:<18} {:<10} {:<6} {:<10} {:>5}",
+                w.name, service, replicas, ready, block, w.open_connections
+            )?;
         }
         writeln!(f)?;
-        writeln!(f, "{:<32} {:<6} {:<8} {:>8} {:>7} {:>8}  STATUS", "POD", "PORT", "PID", "READY", "RESTARTS", "AGE")?;
+        writeln!(
+            f,
+            "{:<32} {:<6} {:<8} {:>8} {:>7} {:>8}  STATUS",
+            "POD", "PORT", "PID", "READY", "RESTARTS", "AGE"
+        )?;
         for p in self.workloads.iter().flat_map(|w| &w.pods) {
             let pid = p.pid.map_or("-".to_owned(), |pid| pid.to_string());
-            writeln!(f, "{:<32} {:<6} {:<8} {:>8} {:>7} {:>8}  {}", p.name, p.port, pid, p.ready, p.restarts, age(p.age_s), p.phase)?;
+            writeln!(
+                f,
+                "{:<32} {:<6} {:<8} {:>8} {:>7} {:>8}  {}",
+                p.name,
+                p.port,
+                pid,
+                p.ready,
+                p.restarts,
+                age(p.age_s),
+                p.phase
+            )?;
         }
         Ok(())
     }

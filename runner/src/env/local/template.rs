@@ -75,7 +75,10 @@ impl CommandTemplate {
         if args.is_empty() {
             return Err("the command is empty".to_owned());
         }
-        let args = args.iter().map(|a| parse_arg(a)).collect::<Result<Vec<_>, _>>()?;
+        let args = args
+            .iter()
+            .map(|a| parse_arg(a))
+            .collect::<Result<Vec<_>, _>>()?;
         Ok(Self { args })
     }
 
@@ -154,9 +157,13 @@ fn parse_arg(arg: &str) -> Result<Vec<Segment>, String> {
             continue;
         }
         if tail.starts_with('}') {
-            return Err(format!("unmatched '}}' in '{arg}'; write '}}}}' for a literal brace"));
+            return Err(format!(
+                "unmatched '}}' in '{arg}'; write '}}}}' for a literal brace"
+            ));
         }
-        let end = tail.find('}').ok_or_else(|| format!("unclosed '{{' in '{arg}'"))?;
+        let end = tail
+            .find('}')
+            .ok_or_else(|| format!("unclosed '{{' in '{arg}'"))?;
         if !text.is_empty() {
             segments.push(Segment::Text(std::mem::take(&mut text)));
         }
@@ -259,10 +266,26 @@ mod tests {
 
     #[test]
     fn mistakes_are_named() {
-        assert!(CommandTemplate::parse_line("x {prot}").unwrap_err().contains("unknown placeholder {prot}"));
-        assert!(CommandTemplate::parse_line("x {port").unwrap_err().contains("unclosed '{'"));
-        assert!(CommandTemplate::parse_line("x 'a b").unwrap_err().contains("unclosed '"));
-        assert!(CommandTemplate::parse_line("  ").unwrap_err().contains("empty"));
+        assert!(
+            CommandTemplate::parse_line("x {prot}")
+                .unwrap_err()
+                .contains("unknown placeholder {prot}")
+        );
+        assert!(
+            CommandTemplate::parse_line("x {port")
+                .unwrap_err()
+                .contains("unclosed '{'")
+        );
+        assert!(
+            CommandTemplate::parse_line("x 'a b")
+                .unwrap_err()
+                .contains("unclosed '")
+        );
+        assert!(
+            CommandTemplate::parse_line("  ")
+                .unwrap_err()
+                .contains("empty")
+        );
         let t = CommandTemplate::parse_line("x {service:nope}").unwrap();
         let err = t
             .render(&Bindings {
@@ -279,7 +302,8 @@ mod tests {
 
     #[test]
     fn a_list_keeps_each_argument_whole() {
-        let t: CommandTemplate = serde_json::from_str(r#"["prog", "a b", "--port={port}"]"#).unwrap();
+        let t: CommandTemplate =
+            serde_json::from_str(r#"["prog", "a b", "--port={port}"]"#).unwrap();
         assert_eq!(render(&t), ["prog", "a b", "--port=4000"]);
     }
 }
