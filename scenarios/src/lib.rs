@@ -72,11 +72,7 @@ mod tests {
             None,
             &["p1", "mongodb"],
         ),
-        (
-            "legacy_config_endpoint_ticket_payload",
-            Some("PZ-13640"),
-            &["smoke"],
-        ),
+        ("legacy_config_endpoint_ticket_payload", None, &["smoke"]),
         ("basic_connectivity", None, &["smoke"]),
     ];
 

@@ -75,7 +75,9 @@ pub fn mongodb_pod_deletion_outage_returns_503_no_orchestration() -> Outcome {
 
 /// The network to MongoDB blackholed, as a NetworkPolicy does: POST /configure still answers
 /// 503 within 5 s with nothing orchestrated, and a 200 within 10 s of the unblock.
-#[scenario(tags = ["p1", "mongodb", "network"], timeout = "60s")]
+// 90 s: against the old configuration a blackholed call waits connect timeout plus server
+// selection (about 40 s), and the scenario must fail on its assertion, not on its deadline.
+#[scenario(tags = ["p1", "mongodb", "network"], timeout = "90s")]
 pub fn mongodb_network_block_returns_503() -> Outcome {
     require(&[Capability::BlockBlackhole])?;
     database::wait_focus_server_sees_database(Duration::from_secs(15))?;

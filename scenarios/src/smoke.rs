@@ -35,7 +35,7 @@ pub fn configure_happy_path_orchestrates_job() -> Outcome {
 
 /// The P0 ticket's exact request, POST /config/test_task with canvasInfo, sensors and
 /// yymmddHHMMSS times, gets 200 with everything up and 503 within 5 s with MongoDB at 0.
-#[scenario(tags = ["smoke"], key = "PZ-13640", timeout = "60s")]
+#[scenario(tags = ["smoke"], timeout = "60s")]
 pub fn legacy_config_endpoint_ticket_payload() -> Outcome {
     database::wait_focus_server_sees_database(Duration::from_secs(15))?;
     let up = configure_legacy(LEGACY_TICKET_TASK, LEGACY_TICKET_BODY)?;
