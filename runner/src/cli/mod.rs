@@ -1,6 +1,7 @@
 //! The command line: one file per subcommand. Adding a subcommand is three lines here: its
 //! `mod`, its variant in [`Command`], and its arm in [`Command::execute`].
 
+mod cleanup;
 mod config_file;
 mod guests;
 mod list;
@@ -31,6 +32,9 @@ pub enum Command {
     Run(run::RunArgs),
     /// List the scenarios of components: name, tags, timeout, key and description.
     List(list::ListArgs),
+    /// Restore what a crashed run left in a Kubernetes environment: runner-labelled
+    /// NetworkPolicies and workloads scaled away from their recorded replicas.
+    Cleanup(cleanup::CleanupArgs),
 }
 
 impl Command {
@@ -39,6 +43,7 @@ impl Command {
         match self {
             Command::Run(args) => run::execute(args).await,
             Command::List(args) => list::execute(args).await,
+            Command::Cleanup(args) => cleanup::execute(args).await,
         }
     }
 }
