@@ -309,3 +309,11 @@ focus-server = {{ workload = "focus-server", port = 5000, protocol = "http" }}
         kubeconfig.display()
     )
 }
+
+/// A whole `runner.toml` whose environment `cluster` is the double's.
+pub fn runner_toml(kubeconfig: &Path, extra: &str) -> String {
+    let table = environment_toml(kubeconfig, extra)
+        .replace("[workloads]", "[environments.cluster.workloads]")
+        .replace("[services]", "[environments.cluster.services]");
+    format!("default_environment = \"cluster\"\n\n[environments.cluster]\n{table}")
+}

@@ -144,6 +144,10 @@ pub struct ServiceSpec {
     /// How `probe` checks it.
     #[serde(default)]
     pub protocol: ProbeProtocol,
+    /// `host:port` where the runner reaches the Service itself (a NodePort, a LoadBalancer, an
+    /// address through a VPN), instead of cluster DNS or a port-forward. Unlike a port-forward,
+    /// traffic through the Service is subject to NetworkPolicies.
+    pub address: Option<String>,
 }
 
 impl ServiceSpec {

@@ -64,6 +64,12 @@ pub fn label_value(text: &str) -> String {
     value.trim_start_matches(|c: char| !c.is_ascii_alphanumeric()).to_owned()
 }
 
+/// Tells the person running the runner, on stderr, what the environment did by itself (a
+/// port-forward opened, leftovers restored, a capability missing).
+pub(crate) fn notice(message: impl std::fmt::Display) {
+    eprintln!("kubernetes: {message}");
+}
+
 /// The Kubernetes environment of one run.
 pub struct KubeEnvironment {
     name: String,
@@ -132,7 +138,7 @@ impl KubeEnvironment {
         }
         let metrics = metrics::detect(&cluster).await;
         if let Availability::Unavailable(why) = &metrics {
-            tracing::info!("memory is unsupported here: {why}");
+            notice(format_args!("memory is unsupported here: {why}"));
         }
         let services = Services::new(cluster.clone(), config, workloads.clone(), cluster_dns);
         let focus_url = services::focus_preflight(&services, config).await?;
@@ -177,7 +183,7 @@ async fn restore_or_refuse(cluster: &Cluster, ctx: &OpenContext) -> EnvResult<()
         )));
     }
     for line in cleanup::restore(cluster, &leftovers).await? {
-        tracing::warn!("--force-cleanup: {line}");
+        notice(format_args!("--force-cleanup: {line}"));
     }
     Ok(())
 }
@@ -258,11 +264,11 @@ impl Environment for KubeEnvironment {
             return Err(network::refuse_unsupported(workload));
         }
         if !self.services.cluster_dns() {
-            tracing::warn!(
+            notice(format_args!(
                 "blocking {workload}: traffic the runner sends through its own port-forwards is not \
                  subject to NetworkPolicies, so its probes may still reach {workload}; in-cluster \
                  clients such as the Focus Server are cut off"
-            );
+            ));
         }
         network::block(&self.cluster, w, &self.run_id).await
     }

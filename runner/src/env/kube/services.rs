@@ -83,18 +83,22 @@ impl Services {
         }
         let target = self.target(key)?;
         let forward = Arc::new(Forward::open(self.cluster.clone(), target).await?);
-        tracing::info!(
+        super::notice(format_args!(
             "port-forward 127.0.0.1:{} -> {} (the runner is outside the cluster)",
             forward.local.port(),
             forward.target().describe(&self.cluster.namespace)
-        );
+        ));
         forwards.insert(key.to_owned(), forward.clone());
         Ok(forward)
     }
 
     /// Probes `key` once by its protocol.
     pub async fn probe(&self, key: &str) -> EnvResult<ProbeResult> {
-        let protocol = self.spec(key)?.protocol;
+        let spec = self.spec(key)?;
+        let protocol = spec.protocol;
+        if let Some(address) = &spec.address {
+            return Ok(probe::probe(protocol, address, "the configured address").await);
+        }
         if self.cluster_dns {
             let address = self.dns_address(key)?;
             return Ok(probe::probe(protocol, &address, "cluster DNS").await);
@@ -132,7 +136,13 @@ pub async fn focus_preflight(services: &Services, config: &KubeConfig) -> EnvRes
         tried.push("cannot reach Focus Server: focus_url is not set".to_owned());
     }
     let key = config.focus_service.as_str();
-    if services.specs.contains_key(key) {
+    if let Some(address) = services.specs.get(key).and_then(|s| s.address.as_deref()) {
+        let url = format!("http://{address}");
+        match health(&url).await {
+            Ok(()) => return Ok(url),
+            Err(e) => tried.push(format!("tried {url}, the address of service {key}: {e}")),
+        }
+    } else if services.specs.contains_key(key) {
         if services.cluster_dns() {
             let url = format!("http://{}", services.dns_address(key)?);
             match health(&url).await {
@@ -147,7 +157,7 @@ pub async fn focus_preflight(services: &Services, config: &KubeConfig) -> EnvRes
                     let url = format!("http://{}", forward.local);
                     match health(&url).await {
                         Ok(()) => {
-                            tracing::info!("Focus Server: {url} is a port-forward to {described}");
+                            super::notice(format_args!("Focus Server: {url} is a port-forward to {described}"));
                             return Ok(url);
                         }
                         Err(e) => {
