@@ -46,6 +46,63 @@ fn default_startup_timeout() -> Duration {
     Duration::from_secs(60)
 }
 
+impl LocalConfig {
+    /// Checks what serde cannot: names, distinct ports, references between workloads. `env` is
+    /// the environment's name, for the message.
+    pub fn validate(&self, env: &str) -> Result<(), String> {
+        let config = self;
+        let invalid = |m: String| format!("invalid environments.{env}: {m}");
+        if config.workloads.is_empty() {
+            return Err(invalid(
+                "it declares no workload; add [environments.NAME.workloads.mongodb] and the like"
+                    .into(),
+            ));
+        }
+        let mut ports = BTreeMap::new();
+        for (name, w) in &config.workloads {
+            let label_ok = name.len() <= 50
+                && name
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+                && !name.starts_with('-')
+                && !name.ends_with('-');
+            if !label_ok {
+                return Err(invalid(format!(
+                    "the workload name '{name}' must be lowercase letters, digits and '-', like a Kubernetes name"
+                )));
+            }
+            if let Some(other) = ports.insert(w.service_port, name) {
+                return Err(invalid(format!(
+                    "workloads {other} and {name} both use service_port {}",
+                    w.service_port
+                )));
+            }
+            if w.replicas > super::deployment::MAX_REPLICAS {
+                return Err(invalid(format!(
+                    "workload {name}: replicas {} is more than {}",
+                    w.replicas,
+                    super::deployment::MAX_REPLICAS
+                )));
+            }
+            if let Some(command) = &w.command
+                && let Some(unknown) = command
+                    .services()
+                    .find(|s| !config.workloads.contains_key(*s))
+            {
+                return Err(invalid(format!(
+                    "workload {name}: {{service:{unknown}}} names no workload"
+                )));
+            }
+            if w.command.is_none() && w.builtin.is_none() {
+                return Err(invalid(format!(
+                    "workload {name} has neither `command` nor `builtin`"
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
 /// One `[environments.local.workloads.<name>]` table: a Deployment and its Service.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -261,5 +318,42 @@ mod tests {
         )
         .unwrap_err();
         assert!(error.to_string().contains("replica"), "{error}");
+    }
+
+    #[test]
+    fn validation_names_the_mistake() {
+        let check = |text: &str| {
+            toml::from_str::<LocalConfig>(text)
+                .unwrap()
+                .validate("local")
+        };
+        let ok = "[workloads.a]\nbuiltin = \"mongodb\"\nservice_port = 1\nreadiness = \"tcp\"\n";
+        assert_eq!(check(ok), Ok(()));
+        let twice =
+            format!("{ok}[workloads.b]\ncommand = \"x\"\nservice_port = 1\nreadiness = \"tcp\"\n");
+        assert!(
+            check(&twice)
+                .unwrap_err()
+                .contains("both use service_port 1")
+        );
+        let upper = ok.replace("workloads.a", "workloads.Mongo");
+        assert!(
+            check(&upper)
+                .unwrap_err()
+                .contains("'Mongo' must be lowercase")
+        );
+        let dangling = ok.replace("builtin = \"mongodb\"", "command = \"x {service:db}\"");
+        assert!(
+            check(&dangling)
+                .unwrap_err()
+                .contains("{service:db} names no workload")
+        );
+        let bare = ok.replace("builtin = \"mongodb\"\n", "");
+        assert!(
+            check(&bare)
+                .unwrap_err()
+                .contains("neither `command` nor `builtin`")
+        );
+        assert!(check("").unwrap_err().contains("declares no workload"));
     }
 }

@@ -9,7 +9,7 @@ use tokio::task::JoinHandle;
 
 use super::pod::{Phase, PodHandle, PodStatus, PodTemplate};
 use super::proc_memory;
-use super::proxy::Service;
+use super::proxy::{Service, block_name};
 use crate::env::{BlockMode, Deviation, EnvError, EnvResult, Pod};
 
 /// The most replicas `scale` starts on one machine.
@@ -397,7 +397,7 @@ async fn refresh_loop(deployment: Weak<Deployment>, changed: Arc<Notify>) {
 }
 
 fn describe_unready(s: &PodStatus) -> String {
-    let mut text = format!("{}: {}", s.name, phase_name(&s.phase));
+    let mut text = format!("{}: {}", s.name, s.phase);
     if let Some(exit) = &s.last_exit {
         text.push_str(&format!(", last exit: {exit}"));
     }
@@ -407,23 +407,4 @@ fn describe_unready(s: &PodStatus) -> String {
         text.push_str(&format!(", readiness: {check}"));
     }
     text
-}
-
-/// `Running`, `Pending (starting in 4.2s)` and so on.
-pub fn phase_name(phase: &Phase) -> String {
-    match phase {
-        Phase::Pending(why) => format!("Pending ({why})"),
-        Phase::Running => "Running".into(),
-        Phase::CrashLoopBackOff => "CrashLoopBackOff".into(),
-        Phase::Terminating => "Terminating".into(),
-        Phase::Gone => "Gone".into(),
-    }
-}
-
-/// `blackhole` or `refuse`.
-pub fn block_name(mode: BlockMode) -> &'static str {
-    match mode {
-        BlockMode::Blackhole => "blackhole",
-        BlockMode::Refuse => "refuse",
-    }
 }

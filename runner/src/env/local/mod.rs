@@ -14,7 +14,9 @@
 mod config;
 mod deployment;
 mod logs;
+mod names;
 mod pod;
+mod pod_lifecycle;
 mod probe;
 mod proc_memory;
 mod programs;
@@ -34,11 +36,10 @@ use async_trait::async_trait;
 pub use config::{Builtin, LocalConfig, Readiness, WorkloadConfig};
 pub use spawner::kill_all as kill_all_pods;
 
-use self::deployment::{Deployment, block_name, phase_name};
+use self::deployment::Deployment;
 use self::pod::PodTemplate;
-use self::programs::MongoProgram;
 use self::proxy::Service;
-use self::status::{EnvStatus, PodInfo, StatusServer, WorkloadStatus};
+use self::status::{EnvStatus, StatusServer, WorkloadStatus};
 use super::{
     BlockMode, Capabilities, Deviation, EnvError, EnvResult, Environment, EnvironmentInfo, LogTail,
     OpenContext, Pod, ProbeResult,
@@ -73,7 +74,7 @@ impl LocalEnvironment {
         let key = |workload: &str, field: &str| {
             format!("environments.{}.workloads.{workload}.{field}", ctx.name)
         };
-        validate(config, ctx)?;
+        config.validate(&ctx.name).map_err(EnvError::Failed)?;
         let services: BTreeMap<String, u16> = config
             .workloads
             .iter()
@@ -81,7 +82,7 @@ impl LocalEnvironment {
             .collect();
         let mut templates = Vec::new();
         for (name, workload) in &config.workloads {
-            let command = resolve_command(name, workload, ctx)?;
+            let command = programs::resolve_command(name, workload, &ctx.config_dir)?;
             let mut exes = BTreeMap::new();
             for exe in command.exes() {
                 let path = programs::find_exe(exe, std::env::var_os("PATH").as_ref())
@@ -107,7 +108,7 @@ impl LocalEnvironment {
             }
             let template = PodTemplate {
                 workload: name.clone(),
-                template_hash: pod::template_hash(&[&ctx.run_id, name, &format!("{command:?}")]),
+                template_hash: names::template_hash(&[&ctx.run_id, name, &format!("{command:?}")]),
                 volume: command
                     .uses_data_dir()
                     .then(|| Arc::new(tokio::sync::Mutex::new(()))),
@@ -199,7 +200,7 @@ impl LocalEnvironment {
             pid: std::process::id(),
             run_dir: run_dir.clone(),
             focus_url: focus_url.clone(),
-            workloads: deployments.iter().map(|d| workload_status(d)).collect(),
+            workloads: deployments.iter().map(|d| WorkloadStatus::of(d)).collect(),
         };
         match StatusServer::start(&ctx.run_dir, snapshot) {
             Ok(server) => {
@@ -241,105 +242,8 @@ impl Drop for LocalEnvironment {
     }
 }
 
-fn validate(config: &LocalConfig, ctx: &OpenContext) -> EnvResult<()> {
-    let invalid = |m: String| EnvError::Failed(format!("invalid environments.{}: {m}", ctx.name));
-    if config.workloads.is_empty() {
-        return Err(invalid(
-            "it declares no workload; add [environments.NAME.workloads.mongodb] and the like"
-                .into(),
-        ));
-    }
-    let mut ports = BTreeMap::new();
-    for (name, w) in &config.workloads {
-        let label_ok = name.len() <= 50
-            && name
-                .chars()
-                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
-            && !name.starts_with('-')
-            && !name.ends_with('-');
-        if !label_ok {
-            return Err(invalid(format!(
-                "the workload name '{name}' must be lowercase letters, digits and '-', like a Kubernetes name"
-            )));
-        }
-        if let Some(other) = ports.insert(w.service_port, name) {
-            return Err(invalid(format!(
-                "workloads {other} and {name} both use service_port {}",
-                w.service_port
-            )));
-        }
-        if w.replicas > deployment::MAX_REPLICAS {
-            return Err(invalid(format!(
-                "workload {name}: replicas {} is more than {}",
-                w.replicas,
-                deployment::MAX_REPLICAS
-            )));
-        }
-        if let Some(command) = &w.command
-            && let Some(unknown) = command
-                .services()
-                .find(|s| !config.workloads.contains_key(*s))
-        {
-            return Err(invalid(format!(
-                "workload {name}: {{service:{unknown}}} names no workload"
-            )));
-        }
-        if w.command.is_none() && w.builtin.is_none() {
-            return Err(invalid(format!(
-                "workload {name} has neither `command` nor `builtin`"
-            )));
-        }
-    }
-    Ok(())
-}
-
-/// The configured command, or the built-in program's.
-fn resolve_command(
-    name: &str,
-    w: &WorkloadConfig,
-    ctx: &OpenContext,
-) -> EnvResult<template::CommandTemplate> {
-    if let Some(command) = &w.command {
-        return Ok(command.clone());
-    }
-    match w.builtin {
-        Some(Builtin::Mongodb) => {
-            MongoProgram::find(&ctx.config_dir, std::env::var_os("PATH").as_ref())
-                .map(|program| program.command())
-                .map_err(|e| EnvError::NotFound(format!("workload {name}: {e}")))
-        }
-        None => Err(EnvError::Failed(format!(
-            "workload {name} has neither `command` nor `builtin`"
-        ))),
-    }
-}
-
 fn io_failure(what: &str, path: &std::path::Path, e: std::io::Error) -> EnvError {
     EnvError::Failed(format!("cannot {what} {}: {e}", path.display()))
-}
-
-fn workload_status(d: &Deployment) -> WorkloadStatus {
-    let s = d.status();
-    let info = |p: &pod::PodStatus| PodInfo {
-        name: p.name.clone(),
-        port: p.port,
-        phase: phase_name(&p.phase),
-        ready: p.ready,
-        restarts: p.restarts,
-        pid: p.pid,
-        age_s: p.created.elapsed().as_secs_f64(),
-        log: p.log_path.clone(),
-    };
-    WorkloadStatus {
-        name: d.name().to_owned(),
-        service: format!("127.0.0.1:{}", d.service_port()),
-        listening: s.listening,
-        desired: s.desired,
-        declared: s.declared,
-        block: s.block.map(|b| block_name(b).to_owned()),
-        open_connections: s.open_connections,
-        pods: s.pods.iter().chain(&s.terminating).map(info).collect(),
-    }
 }
 
 #[async_trait]

@@ -4,7 +4,9 @@
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
+use super::config::{Builtin, WorkloadConfig};
 use super::template::CommandTemplate;
+use crate::env::{EnvError, EnvResult};
 
 /// The MongoDB-wire server program found for `builtin = "mongodb"`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -77,6 +79,25 @@ impl MongoProgram {
             ],
         };
         CommandTemplate::from_args(&args).expect("the built-in MongoDB command is valid")
+    }
+}
+
+/// The configured command, or the built-in program's.
+pub fn resolve_command(
+    name: &str,
+    w: &WorkloadConfig,
+    config_dir: &Path,
+) -> EnvResult<CommandTemplate> {
+    if let Some(command) = &w.command {
+        return Ok(command.clone());
+    }
+    match w.builtin {
+        Some(Builtin::Mongodb) => MongoProgram::find(config_dir, std::env::var_os("PATH").as_ref())
+            .map(|program| program.command())
+            .map_err(|e| EnvError::NotFound(format!("workload {name}: {e}"))),
+        None => Err(EnvError::Failed(format!(
+            "workload {name} has neither `command` nor `builtin`"
+        ))),
     }
 }
 

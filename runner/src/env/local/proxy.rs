@@ -347,6 +347,14 @@ async fn forward(
     Ok(())
 }
 
+/// `blackhole` or `refuse`, as messages and `env status` write a block.
+pub fn block_name(mode: BlockMode) -> &'static str {
+    match mode {
+        BlockMode::Blackhole => "blackhole",
+        BlockMode::Refuse => "refuse",
+    }
+}
+
 #[cfg(test)]
 #[path = "proxy_tests.rs"]
 mod tests;

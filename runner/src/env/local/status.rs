@@ -10,6 +10,10 @@ use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::task::JoinHandle;
 
+use super::deployment::Deployment;
+use super::pod::PodStatus;
+use super::proxy::block_name;
+
 /// The abstract socket name of the environment whose run folder is `run_dir`.
 fn socket_name(run_dir: &Path) -> String {
     use sha2::{Digest, Sha256};
@@ -83,6 +87,33 @@ pub struct PodInfo {
     pub age_s: f64,
     /// Its log file.
     pub log: PathBuf,
+}
+
+impl WorkloadStatus {
+    /// The status of `d` now.
+    pub fn of(d: &Deployment) -> Self {
+        let s = d.status();
+        let info = |p: &PodStatus| PodInfo {
+            name: p.name.clone(),
+            port: p.port,
+            phase: p.phase.to_string(),
+            ready: p.ready,
+            restarts: p.restarts,
+            pid: p.pid,
+            age_s: p.created.elapsed().as_secs_f64(),
+            log: p.log_path.clone(),
+        };
+        WorkloadStatus {
+            name: d.name().to_owned(),
+            service: format!("127.0.0.1:{}", d.service_port()),
+            listening: s.listening,
+            desired: s.desired,
+            declared: s.declared,
+            block: s.block.map(|b| block_name(b).to_owned()),
+            open_connections: s.open_connections,
+            pods: s.pods.iter().chain(&s.terminating).map(info).collect(),
+        }
+    }
 }
 
 /// Answers status queries until dropped; then removes the `current` link if it is still its.
