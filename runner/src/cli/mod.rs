@@ -3,6 +3,7 @@
 
 mod cleanup;
 mod config_file;
+mod env_cmd;
 mod guests;
 mod list;
 mod progress;
@@ -35,6 +36,8 @@ pub enum Command {
     /// Restore what a crashed run left in a Kubernetes environment: runner-labelled
     /// NetworkPolicies and workloads scaled away from their recorded replicas.
     Cleanup(cleanup::CleanupArgs),
+    /// The local environment for a person: `env up` starts it until Ctrl-C, `env status` shows it.
+    Env(env_cmd::EnvArgs),
 }
 
 impl Command {
@@ -44,6 +47,7 @@ impl Command {
             Command::Run(args) => run::execute(args).await,
             Command::List(args) => list::execute(args).await,
             Command::Cleanup(args) => cleanup::execute(args).await,
+            Command::Env(args) => env_cmd::execute(args).await,
         }
     }
 }
