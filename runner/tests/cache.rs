@@ -1,0 +1,115 @@
+//! The compile cache: a second load of the same file comes from disk, and a corrupt entry is a
+//! miss that is compiled again, never a crash.
+
+mod support;
+
+use std::time::Duration;
+
+use scenario_runner::engine::{EngineOptions, GuestOutcome, Interrupt, RunControl};
+use scenario_runner::host::ScenarioHost;
+use scenario_runner::host::session::Engine;
+use support::*;
+
+fn entries(dir: &std::path::Path, ext: &str) -> Vec<std::path::PathBuf> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == ext))
+        .collect()
+}
+
+async fn runs_noop(
+    engine: &Engine,
+    component: &scenario_runner::engine::LoadedComponent<ScenarioHost>,
+) {
+    let control = RunControl::new(Duration::from_secs(5), Interrupt::default());
+    let run = engine
+        .run(component, "noop", ScenarioHost::detached(), &control)
+        .await;
+    assert_eq!(run.result, Ok(GuestOutcome::Passed));
+}
+
+#[tokio::test]
+async fn a_second_load_is_cached_and_a_corrupt_entry_is_compiled_again() {
+    let scratch = Scratch::new("compile-cache");
+    let options = EngineOptions {
+        cache_dir: Some(scratch.path.clone()),
+        ..EngineOptions::default()
+    };
+    let guest = &fixtures().guest;
+
+    let engine = Engine::new(options.clone()).unwrap();
+    let first = engine.load(guest).unwrap();
+    assert!(!first.from_cache, "an empty cache cannot hit");
+    assert_eq!(entries(&scratch.path, "cwasm").len(), 1);
+    runs_noop(&engine, &first).await;
+
+    let engine = Engine::new(options.clone()).unwrap();
+    let second = engine.load(guest).unwrap();
+    assert!(
+        second.from_cache,
+        "the second load of the same bytes comes from the cache"
+    );
+    assert!(
+        second.load_time < first.load_time,
+        "{:?} vs {:?}",
+        second.load_time,
+        first.load_time
+    );
+    runs_noop(&engine, &second).await;
+
+    // Flip bytes in the middle of the artifact: the checksum no longer matches.
+    let artifact = entries(&scratch.path, "cwasm").remove(0);
+    let mut bytes = std::fs::read(&artifact).unwrap();
+    let middle = bytes.len() / 2;
+    for b in &mut bytes[middle..middle + 64] {
+        *b ^= 0xff;
+    }
+    std::fs::write(&artifact, &bytes).unwrap();
+    let third = engine.load(guest).unwrap();
+    assert!(!third.from_cache, "a corrupt entry is a miss");
+    runs_noop(&engine, &third).await;
+
+    // Garbage with a matching checksum: wasmtime refuses it, which is a miss as well.
+    let garbage = b"not a compiled component";
+    std::fs::write(&artifact, garbage).unwrap();
+    let sum: String = {
+        use sha2::Digest;
+        sha2::Sha256::digest(garbage)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    };
+    std::fs::write(artifact.with_extension("sha256"), sum).unwrap();
+    let fourth = engine.load(guest).unwrap();
+    assert!(!fourth.from_cache);
+    runs_noop(&engine, &fourth).await;
+    assert!(
+        engine.load(guest).unwrap().from_cache,
+        "the entry was written again"
+    );
+}
+
+#[tokio::test]
+async fn an_unwritable_cache_still_loads_and_says_why() {
+    let scratch = Scratch::new("compile-cache-ro");
+    let blocker = scratch.path.join("not-a-folder");
+    std::fs::write(&blocker, "a file where the cache folder should be").unwrap();
+    let engine = Engine::new(EngineOptions {
+        cache_dir: Some(blocker.join("cache")),
+        ..EngineOptions::default()
+    })
+    .unwrap();
+    let component = engine.load(&fixtures().guest).unwrap();
+    assert!(!component.from_cache);
+    assert!(
+        component
+            .cache_warning
+            .as_deref()
+            .unwrap_or_default()
+            .contains("cannot write the compile cache"),
+        "{:?}",
+        component.cache_warning
+    );
+    runs_noop(&engine, &component).await;
+}
