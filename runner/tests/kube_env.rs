@@ -300,7 +300,8 @@ async fn a_failed_preflight_says_exactly_what_was_tried() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn mongodb_is_probed_with_a_driver_ping_through_a_port_forward() {
-    let mongo = tokio::task::spawn_blocking(testkit::MongoServer::start).await.unwrap();
+    // Started from the test's own thread: its parent-death signal follows that thread.
+    let mongo = testkit::MongoServer::start();
     let addr = std::net::SocketAddr::from(([127, 0, 0, 1], mongo.port()));
     let cluster = Cluster::start_with_mongodb(Some(addr)).await;
     let env = cluster.open("run-10").await;
