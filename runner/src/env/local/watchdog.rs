@@ -23,31 +23,34 @@ while read -r op pgid; do
     -) case $groups in *" $pgid "*) groups="${groups%% $pgid *} ${groups#* $pgid }" ;; esac ;;
   esac
 done
-for g in $groups; do kill -KILL -- "-$g" 2>/dev/null; done
+for g in $groups; do kill -s KILL -- "-$g" 2>/dev/null; done
 exit 0"#;
 
 static PIPE: OnceLock<Mutex<Option<ChildStdin>>> = OnceLock::new();
 
 fn pipe() -> &'static Mutex<Option<ChildStdin>> {
-    PIPE.get_or_init(|| {
-        let mut command = Command::new("/bin/sh");
-        command
-            .args(["-c", SCRIPT, NAME, &std::process::id().to_string()])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .process_group(0);
-        let stdin = match command.spawn() {
-            // The handle is dropped unreaped: the watchdog outlives it by design and is reaped
-            // by init once the runner is gone; while the runner lives it stays blocked in `read`.
-            Ok(mut child) => child.stdin.take(),
-            Err(e) => {
-                tracing::warn!("no orphan watchdog (cannot start /bin/sh: {e}); pods' own children may outlive a SIGKILLed runner");
-                None
-            }
-        };
-        Mutex::new(stdin)
-    })
+    PIPE.get_or_init(|| Mutex::new(start()))
+}
+
+/// Starts a watchdog and returns the pipe to it. Its handle is dropped unreaped: the watchdog
+/// outlives it by design, blocked in `read` while the runner lives and reaped by init after.
+fn start() -> Option<ChildStdin> {
+    let mut command = Command::new("/bin/sh");
+    command
+        .args(["-c", SCRIPT, NAME, &std::process::id().to_string()])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .process_group(0);
+    match command.spawn() {
+        Ok(mut child) => child.stdin.take(),
+        Err(e) => {
+            tracing::warn!(
+                "no orphan watchdog (cannot start /bin/sh: {e}); pods' own children may outlive a SIGKILLed runner"
+            );
+            None
+        }
+    }
 }
 
 fn send(line: &str) {
@@ -67,4 +70,60 @@ pub fn register(pgid: i32) {
 /// Forgets a process group that is gone.
 pub fn release(pgid: i32) {
     send(&format!("- {pgid}\n"));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::{Duration, Instant};
+
+    fn alive(pid: u32) -> bool {
+        std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| {
+            s.rsplit_once(") ")
+                .is_some_and(|(_, rest)| !rest.starts_with('Z'))
+        })
+    }
+
+    fn group_with_a_child() -> (std::process::Child, u32) {
+        let mut cmd = Command::new("/bin/sh");
+        cmd.args(["-c", "sleep 30 & echo $!; wait"])
+            .stdout(Stdio::piped())
+            .process_group(0);
+        let mut leader = cmd.spawn().unwrap();
+        let mut line = String::new();
+        let out = leader.stdout.take().unwrap();
+        std::io::BufRead::read_line(&mut std::io::BufReader::new(out), &mut line).unwrap();
+        (leader, line.trim().parse().unwrap())
+    }
+
+    #[test]
+    fn at_end_of_file_it_kills_the_registered_groups_and_only_those() {
+        let mut pipe = start().expect("/bin/sh runs");
+        let (mut kept, kept_child) = group_with_a_child();
+        let (mut released, released_child) = group_with_a_child();
+        writeln!(
+            pipe,
+            "+ {}\n+ {}\n- {}",
+            kept.id(),
+            released.id(),
+            released.id()
+        )
+        .unwrap();
+        drop(pipe);
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while alive(kept_child) {
+            assert!(
+                Instant::now() < deadline,
+                "the registered group's child {kept_child} survived"
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let _ = kept.wait();
+        assert!(alive(released_child), "a released group was killed");
+        // SAFETY: kill(2) on the group this test started.
+        unsafe {
+            libc::kill(-(released.id() as i32), libc::SIGKILL);
+        }
+        let _ = released.wait();
+    }
 }
