@@ -8,6 +8,8 @@ use std::time::Duration;
 
 use testkit::{ChildGuard, Scratch, free_port, wait_until, workspace_root};
 
+mod local_support;
+
 const RUNNER: &str = env!("CARGO_BIN_EXE_scenario-runner");
 
 /// A scratch folder with a runner.toml of a `mongodb` and a `web` workload whose pods start a
@@ -297,4 +299,104 @@ fn a_workload_that_keeps_crashing_fails_the_start_with_its_log() {
     assert!(stderr.contains("workload web keeps crashing"), "{stderr}");
     assert!(stderr.contains("exit status: 3"), "{stderr}");
     assert!(stderr.contains("no such database config"), "{stderr}");
+    // The error path stops what did start: MongoDB's pod, whose data folder is in the scratch.
+    let scratch = setup.scratch.path.to_string_lossy().into_owned();
+    let left: Vec<u32> = std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+            String::from_utf8_lossy(&cmdline).contains(&scratch)
+        })
+        .collect();
+    assert!(
+        left.is_empty(),
+        "processes of the failed start are left: {left:?}"
+    );
+}
+
+const PANIC_CHILD: &str = "LOCAL_LIFECYCLE_PANIC_CHILD";
+
+/// In the child: starts an environment whose `web` pod has a child of its own, prints the pods'
+/// process groups, then panics as a bug in the runner would.
+fn panicking_runner() {
+    let web = format!(
+        "[workloads.web]\ncommand = [\"/bin/sh\", \"-c\", \"sleep 600 & exec python3 -m http.server {{port}} --bind 127.0.0.1\"]\n\
+         service_port = {}\nreadiness = \"http GET /\"\n",
+        free_port()
+    );
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let h = local_support::Harness::start(&[local_support::mongodb("5s"), web]).await;
+        let _keep = &h;
+        let groups: Vec<String> = ["mongodb", "web"]
+            .iter()
+            .flat_map(|w| pod_pids(w))
+            .map(|p| p.to_string())
+            .collect();
+        println!("POD GROUPS: {}", groups.join(" "));
+        panic!("a bug in the runner");
+    });
+}
+
+/// The process ids of `workload`'s pods, from `/proc`: the children of this process in a
+/// group of their own whose command is the workload's.
+fn pod_pids(workload: &str) -> Vec<u32> {
+    let me = std::process::id().to_string();
+    let needle = if workload == "web" {
+        "http.server"
+    } else {
+        "--standalone"
+    };
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+            let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+            stat.rsplit_once(") ")
+                .is_some_and(|(_, rest)| rest.split_whitespace().nth(1) == Some(me.as_str()))
+                && String::from_utf8_lossy(&cmdline).contains(needle)
+        })
+        .collect()
+}
+
+#[test]
+fn a_panic_leaves_no_orphan() {
+    if std::env::var_os(PANIC_CHILD).is_some() {
+        return panicking_runner();
+    }
+    let out = Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "a_panic_leaves_no_orphan",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env(PANIC_CHILD, "1")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(!out.status.success(), "the child did not panic:\n{stdout}");
+    let line = stdout
+        .lines()
+        .find_map(|l| l.split_once("POD GROUPS: ").map(|(_, g)| g));
+    let groups: Vec<u32> = line
+        .unwrap_or_else(|| {
+            panic!(
+                "no pods reported:\n{stdout}\n{}",
+                String::from_utf8_lossy(&out.stderr)
+            )
+        })
+        .split_whitespace()
+        .map(|p| p.parse().unwrap())
+        .collect();
+    assert_eq!(groups.len(), 2, "{stdout}");
+    wait_until(
+        "every pod process to be gone",
+        Duration::from_secs(10),
+        || groups.iter().all(|g| group_members(*g).is_empty()),
+    );
 }
