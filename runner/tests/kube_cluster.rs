@@ -31,17 +31,26 @@ async fn open(run_id: &str, force_cleanup: bool) -> Arc<dyn Environment> {
         run_dir: std::env::temp_dir().join(run_id),
         force_cleanup,
     };
-    env::open(&config, &ctx).await.expect("the cluster environment opens (is deploy/ applied?)")
+    env::open(&config, &ctx)
+        .await
+        .expect("the cluster environment opens (is deploy/ applied?)")
 }
 
 async fn deployment(name: &str) -> Deployment {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let client = kube::Client::try_default().await.unwrap();
-    kube::Api::<Deployment>::namespaced(client, "panda-system").get(name).await.unwrap()
+    kube::Api::<Deployment>::namespaced(client, "panda-system")
+        .get(name)
+        .await
+        .unwrap()
 }
 
 fn annotation(d: &Deployment, key: &str) -> Option<String> {
-    d.metadata.annotations.as_ref().and_then(|a| a.get(key)).cloned()
+    d.metadata
+        .annotations
+        .as_ref()
+        .and_then(|a| a.get(key))
+        .cloned()
 }
 
 #[tokio::test]
@@ -50,12 +59,25 @@ async fn scale_to_zero_and_back_marks_then_unmarks_the_deployment() {
     let env = open("cluster-test-scale", false).await;
     env.scale("mongodb", 0).await.unwrap();
     let d = deployment("mongodb").await;
-    assert_eq!(annotation(&d, "scenario-runner/original-replicas").as_deref(), Some("1"));
-    env.wait_ready("mongodb", Duration::from_secs(120)).await.unwrap();
+    assert_eq!(
+        annotation(&d, "scenario-runner/original-replicas").as_deref(),
+        Some("1")
+    );
+    env.wait_ready("mongodb", Duration::from_secs(120))
+        .await
+        .unwrap();
     assert!(!env.probe("mongodb").await.unwrap().reachable);
     env.scale("mongodb", 1).await.unwrap();
-    env.wait_ready("mongodb", Duration::from_secs(180)).await.unwrap();
-    assert_eq!(annotation(&deployment("mongodb").await, "scenario-runner/original-replicas"), None);
+    env.wait_ready("mongodb", Duration::from_secs(180))
+        .await
+        .unwrap();
+    assert_eq!(
+        annotation(
+            &deployment("mongodb").await,
+            "scenario-runner/original-replicas"
+        ),
+        None
+    );
     assert!(env.deviations().await.unwrap().is_empty());
 }
 
@@ -64,16 +86,23 @@ async fn scale_to_zero_and_back_marks_then_unmarks_the_deployment() {
 async fn a_deleted_pod_is_replaced_and_waited_for() {
     let env = open("cluster-test-delete", false).await;
     let deleted = env.delete_pod("mongodb").await.unwrap();
-    env.wait_ready("mongodb", Duration::from_secs(180)).await.unwrap();
+    env.wait_ready("mongodb", Duration::from_secs(180))
+        .await
+        .unwrap();
     let pods = env.pods("mongodb").await.unwrap();
-    assert!(pods.iter().any(|p| p.ready && p.name != deleted), "{pods:?}");
+    assert!(
+        pods.iter().any(|p| p.ready && p.name != deleted),
+        "{pods:?}"
+    );
 }
 
 #[tokio::test]
 #[ignore = "needs a cluster"]
 async fn a_block_is_a_network_policy_until_unblocked() {
     let env = open("cluster-test-block", false).await;
-    env.block_network("mongodb", BlockMode::Blackhole).await.unwrap();
+    env.block_network("mongodb", BlockMode::Blackhole)
+        .await
+        .unwrap();
     let client = kube::Client::try_default().await.unwrap();
     let policies = kube::Api::<NetworkPolicy>::namespaced(client, "panda-system");
     let policy = policies.get("scenario-runner-block-mongodb").await.unwrap();
@@ -81,7 +110,13 @@ async fn a_block_is_a_network_policy_until_unblocked() {
     assert_eq!(spec.policy_types, Some(vec!["Ingress".to_owned()]));
     assert!(spec.ingress.unwrap_or_default().is_empty());
     env.unblock_network("mongodb").await.unwrap();
-    assert!(policies.get_opt("scenario-runner-block-mongodb").await.unwrap().is_none());
+    assert!(
+        policies
+            .get_opt("scenario-runner-block-mongodb")
+            .await
+            .unwrap()
+            .is_none()
+    );
 }
 
 #[tokio::test]
@@ -89,12 +124,19 @@ async fn a_block_is_a_network_policy_until_unblocked() {
 async fn a_crashed_runs_changes_are_restored_by_cleanup() {
     let crashed = open("cluster-test-crashed", false).await;
     crashed.scale("mongodb", 0).await.unwrap();
-    crashed.block_network("mongodb", BlockMode::Blackhole).await.unwrap();
+    crashed
+        .block_network("mongodb", BlockMode::Blackhole)
+        .await
+        .unwrap();
     drop(crashed);
-    let (EnvironmentConfig::Kubernetes(config), dir) = config() else { panic!("not kubernetes") };
+    let (EnvironmentConfig::Kubernetes(config), dir) = config() else {
+        panic!("not kubernetes")
+    };
     let done = env::kube::cleanup(&config, "cluster", &dir).await.unwrap();
     assert_eq!(done.len(), 2, "{done:?}");
     let env = open("cluster-test-after", false).await;
-    env.wait_ready("mongodb", Duration::from_secs(180)).await.unwrap();
+    env.wait_ready("mongodb", Duration::from_secs(180))
+        .await
+        .unwrap();
     assert!(env.deviations().await.unwrap().is_empty());
 }

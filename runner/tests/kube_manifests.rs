@@ -29,7 +29,9 @@ fn manifests() -> Vec<PathBuf> {
     let mut files: Vec<PathBuf> = std::fs::read_dir(deploy_dir())
         .unwrap()
         .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "yaml") && !p.ends_with("kustomization.yaml"))
+        .filter(|p| {
+            p.extension().is_some_and(|e| e == "yaml") && !p.ends_with("kustomization.yaml")
+        })
         .collect();
     files.sort();
     assert!(files.len() >= 5, "{files:?}");
@@ -39,8 +41,18 @@ fn manifests() -> Vec<PathBuf> {
 /// The YAML documents of `path`, as JSON.
 fn documents(path: &Path) -> Vec<Value> {
     let script = "import sys, json, yaml\nprint(json.dumps([d for d in yaml.safe_load_all(open(sys.argv[1])) if d]))";
-    let out = Command::new(venv_bin("python")).arg("-c").arg(script).arg(path).output().unwrap();
-    assert!(out.status.success(), "{} is not YAML: {}", path.display(), String::from_utf8_lossy(&out.stderr));
+    let out = Command::new(venv_bin("python"))
+        .arg("-c")
+        .arg(script)
+        .arg(path)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{} is not YAML: {}",
+        path.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
@@ -60,7 +72,11 @@ fn validate(version: &str, files: &[PathBuf]) -> (bool, String) {
         .args(files)
         .output()
         .unwrap();
-    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
     (out.status.success() && !text.contains("ERROR"), text)
 }
 
@@ -71,8 +87,15 @@ fn every_manifest_validates_strictly_against_the_kubernetes_schemas() {
     // 1.33 is the API level the backend's k8s-openapi types are built for; 1.37 the newest.
     for version in ["1.33.0", "1.37.0"] {
         let (ok, text) = validate(version, &files);
-        assert!(ok, "deploy/ does not validate against Kubernetes {version}:\n{text}");
-        assert_eq!(text.matches("passed for resource").count(), resources, "every resource is checked:\n{text}");
+        assert!(
+            ok,
+            "deploy/ does not validate against Kubernetes {version}:\n{text}"
+        );
+        assert_eq!(
+            text.matches("passed for resource").count(),
+            resources,
+            "every resource is checked:\n{text}"
+        );
     }
 }
 
@@ -96,18 +119,36 @@ fn the_role_grants_exactly_what_the_backend_calls() {
         for group in rule["apiGroups"].as_array().unwrap() {
             for resource in rule["resources"].as_array().unwrap() {
                 for verb in rule["verbs"].as_array().unwrap() {
-                    let triple = (group.as_str().unwrap(), resource.as_str().unwrap(), verb.as_str().unwrap());
+                    let triple = (
+                        group.as_str().unwrap(),
+                        resource.as_str().unwrap(),
+                        verb.as_str().unwrap(),
+                    );
                     granted.insert(triple);
                 }
             }
         }
     }
-    let used: BTreeSet<(&str, &str, &str)> = rbac::ALL.iter().map(|r| (r.group(), r.resource(), r.verb())).collect();
+    let used: BTreeSet<(&str, &str, &str)> = rbac::ALL
+        .iter()
+        .map(|r| (r.group(), r.resource(), r.verb()))
+        .collect();
     let missing: Vec<_> = used.difference(&granted).collect();
     let extra: Vec<_> = granted.difference(&used).collect();
-    assert!(missing.is_empty(), "deploy/rbac.yaml lacks what the backend calls: {missing:?}");
-    assert!(extra.is_empty(), "deploy/rbac.yaml grants what the backend never calls: {extra:?}");
-    assert!(!granted.iter().any(|(_, r, v)| r.contains('*') || v.contains('*')), "no wildcards");
+    assert!(
+        missing.is_empty(),
+        "deploy/rbac.yaml lacks what the backend calls: {missing:?}"
+    );
+    assert!(
+        extra.is_empty(),
+        "deploy/rbac.yaml grants what the backend never calls: {extra:?}"
+    );
+    assert!(
+        !granted
+            .iter()
+            .any(|(_, r, v)| r.contains('*') || v.contains('*')),
+        "no wildcards"
+    );
 
     let binding = find(&docs, "RoleBinding", "scenario-runner");
     assert_eq!(binding["roleRef"]["kind"], "Role");
@@ -121,57 +162,108 @@ fn the_role_grants_exactly_what_the_backend_calls() {
 fn the_manifests_agree_with_the_runner_configuration() {
     let path = deploy_dir().join("runner.toml");
     let config = RunnerConfig::load(&path).unwrap();
-    let (_, EnvironmentConfig::Kubernetes(cluster)) = config.environment(Some("cluster"), &path).unwrap() else {
+    let (_, EnvironmentConfig::Kubernetes(cluster)) =
+        config.environment(Some("cluster"), &path).unwrap()
+    else {
         panic!("deploy/runner.toml's cluster environment is not of kind kubernetes");
     };
     cluster.validate("cluster").unwrap();
     let docs = all_documents();
     for (key, workload) in &cluster.workloads {
         let deployment = find(&docs, workload.kind.as_str(), &workload.name);
-        assert_eq!(deployment["metadata"]["namespace"], cluster.namespace.as_str());
+        assert_eq!(
+            deployment["metadata"]["namespace"],
+            cluster.namespace.as_str()
+        );
         let labels = &deployment["spec"]["template"]["metadata"]["labels"];
         for term in workload.selector.split(',') {
             let (k, v) = term.split_once('=').unwrap();
-            assert_eq!(labels[k], v, "workload {key}: the pods of {} lack {term}", workload.name);
-            assert_eq!(deployment["spec"]["selector"]["matchLabels"][k], v, "workload {key}: {term}");
+            assert_eq!(
+                labels[k], v,
+                "workload {key}: the pods of {} lack {term}",
+                workload.name
+            );
+            assert_eq!(
+                deployment["spec"]["selector"]["matchLabels"][k], v,
+                "workload {key}: {term}"
+            );
         }
     }
     for (key, service) in &cluster.services {
         let manifest = find(&docs, "Service", cluster.service_name(key));
         let ports = manifest["spec"]["ports"].as_array().unwrap();
-        assert!(ports.iter().any(|p| p["port"] == service.port), "service {key}: port {} not in {ports:?}", service.port);
+        assert!(
+            ports.iter().any(|p| p["port"] == service.port),
+            "service {key}: port {} not in {ports:?}",
+            service.port
+        );
     }
 
     let job = find(&docs, "Job", "scenario-suite");
     let pod = &job["spec"]["template"]["spec"];
     assert_eq!(pod["serviceAccountName"], "scenario-runner");
-    assert_eq!(job["spec"]["backoffLimit"], 0, "an outage suite is never retried behind the user's back");
+    assert_eq!(
+        job["spec"]["backoffLimit"], 0,
+        "an outage suite is never retried behind the user's back"
+    );
     let volumes = pod["volumes"].as_array().unwrap();
-    assert!(volumes.iter().any(|v| v["configMap"]["name"] == "scenario-runner-config"));
+    assert!(
+        volumes
+            .iter()
+            .any(|v| v["configMap"]["name"] == "scenario-runner-config")
+    );
     let kustomization = std::fs::read_to_string(deploy_dir().join("kustomization.yaml")).unwrap();
-    assert!(kustomization.contains("- name: scenario-runner-config") && kustomization.contains("- runner.toml"));
-    for file in manifests().iter().filter(|f| !f.ends_with("scenario-job.yaml")) {
+    assert!(
+        kustomization.contains("- name: scenario-runner-config")
+            && kustomization.contains("- runner.toml")
+    );
+    for file in manifests()
+        .iter()
+        .filter(|f| !f.ends_with("scenario-job.yaml"))
+    {
         let name = file.file_name().unwrap().to_str().unwrap();
-        assert!(kustomization.contains(&format!("- {name}")), "kustomization.yaml does not list {name}");
+        assert!(
+            kustomization.contains(&format!("- {name}")),
+            "kustomization.yaml does not list {name}"
+        );
     }
 }
 
 #[test]
 fn the_focus_server_is_probed_and_pointed_at_mongodb_as_the_issue_says() {
     let docs = all_documents();
-    let container = &find(&docs, "Deployment", "focus-server")["spec"]["template"]["spec"]["containers"][0];
+    let container =
+        &find(&docs, "Deployment", "focus-server")["spec"]["template"]["spec"]["containers"][0];
     assert_eq!(container["livenessProbe"]["httpGet"]["path"], "/health");
     assert_eq!(container["readinessProbe"]["httpGet"]["path"], "/ready");
     assert_eq!(container["ports"][0]["containerPort"], 5000);
-    let args: Vec<&str> = container["args"].as_array().unwrap().iter().map(|a| a.as_str().unwrap()).collect();
-    let uri = args.iter().position(|a| *a == "--mongo-uri").map(|i| args[i + 1]);
+    let args: Vec<&str> = container["args"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a.as_str().unwrap())
+        .collect();
+    let uri = args
+        .iter()
+        .position(|a| *a == "--mongo-uri")
+        .map(|i| args[i + 1]);
     assert_eq!(uri, Some("mongodb://mongodb:27017/?directConnection=true"));
     assert!(args.contains(&"--seed-recordings"));
-    assert_eq!(find(&docs, "Service", "focus-server")["spec"]["ports"][0]["port"], 5000);
+    assert_eq!(
+        find(&docs, "Service", "focus-server")["spec"]["ports"][0]["port"],
+        5000
+    );
     assert_eq!(find(&docs, "Deployment", "mongodb")["kind"], "Deployment");
-    for doc in docs.iter().filter(|d| ["Deployment", "Job"].contains(&d["kind"].as_str().unwrap())) {
+    for doc in docs
+        .iter()
+        .filter(|d| ["Deployment", "Job"].contains(&d["kind"].as_str().unwrap()))
+    {
         let security = &doc["spec"]["template"]["spec"]["securityContext"];
-        assert_eq!(security["runAsNonRoot"], true, "{} runs as non-root", doc["metadata"]["name"]);
+        assert_eq!(
+            security["runAsNonRoot"], true,
+            "{} runs as non-root",
+            doc["metadata"]["name"]
+        );
     }
 }
 
@@ -182,9 +274,20 @@ fn the_dockerfiles_are_multi_stage_and_run_as_non_root() {
         let text = std::fs::read_to_string(&path).unwrap();
         let stages = text.lines().filter(|l| l.starts_with("FROM ")).count();
         assert!(stages >= 2, "{}: {stages} stage(s)", path.display());
-        let user = text.lines().filter(|l| l.starts_with("USER ")).next_back().unwrap_or_else(|| panic!("{}: no USER", path.display()));
-        assert!(!user.contains("root") && !user.contains(" 0"), "{}: {user}", path.display());
+        let user = text
+            .lines()
+            .filter(|l| l.starts_with("USER "))
+            .next_back()
+            .unwrap_or_else(|| panic!("{}: no USER", path.display()));
+        assert!(
+            !user.contains("root") && !user.contains(" 0"),
+            "{}: {user}",
+            path.display()
+        );
         let ignore = deploy_dir().join(format!("docker/{name}.Dockerfile.dockerignore"));
-        assert!(std::fs::read_to_string(ignore).unwrap().contains("target/"), "the build context leaves target/ out");
+        assert!(
+            std::fs::read_to_string(ignore).unwrap().contains("target/"),
+            "the build context leaves target/ out"
+        );
     }
 }

@@ -45,12 +45,19 @@ focus-server = {{ workload = "focus-server", port = 5000, protocol = "http" }}
 
 async fn run_bounded(mut cmd: Command, bound: Duration) -> Ran {
     tokio::task::spawn_blocking(move || {
-        let child = cmd.stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped()).spawn().unwrap();
+        let child = cmd
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
         let (tx, rx) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
             let _ = tx.send(child.wait_with_output());
         });
-        let output = rx.recv_timeout(bound).unwrap_or_else(|_| panic!("the runner did not finish within {bound:?}")).unwrap();
+        let output = rx
+            .recv_timeout(bound)
+            .unwrap_or_else(|_| panic!("the runner did not finish within {bound:?}"))
+            .unwrap();
         Ran {
             code: output.status.code().unwrap_or(-1),
             stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
@@ -73,40 +80,86 @@ async fn the_scenario_suite_lists_and_runs_against_the_double() {
     let mongo_addr = SocketAddr::from(([127, 0, 0, 1], mongo.port()));
 
     // Pods come back about as fast as a small image on a warm node.
-    let timing = Timing { create: Duration::from_millis(500), ready: Duration::from_secs(2), terminate: Duration::from_secs(1) };
+    let timing = Timing {
+        create: Duration::from_millis(500),
+        ready: Duration::from_secs(2),
+        terminate: Duration::from_secs(1),
+    };
     let double = ApiDouble::start_with(timing).await;
     double.set_role(Some(backend_role()));
     // No metrics-server: the memory scenario must skip, not report figures the double made up.
     double.serve_metrics(false);
-    double.add_workload(DEPLOYMENTS, "mongodb", &[("app", "mongodb")], 1, Some(mongo_addr));
+    double.add_workload(
+        DEPLOYMENTS,
+        "mongodb",
+        &[("app", "mongodb")],
+        1,
+        Some(mongo_addr),
+    );
     let mongodb_service = double.service(DEPLOYMENTS, "mongodb", mongo_addr).await;
     let focus_port = testkit::free_port();
     let focus_addr = SocketAddr::from(([127, 0, 0, 1], focus_port));
-    double.add_workload(DEPLOYMENTS, "focus-server", &[("app", "focus-server")], 1, Some(focus_addr));
+    double.add_workload(
+        DEPLOYMENTS,
+        "focus-server",
+        &[("app", "focus-server")],
+        1,
+        Some(focus_addr),
+    );
 
     let dir = tempfile::tempdir().unwrap();
     let mut focus = Command::new(&focus_server_bin);
-    focus.args(["--listen", &focus_addr.to_string(), "--seed-recordings", "--mongo-uri"]);
-    focus.arg(format!("mongodb://{}/?directConnection=true", mongodb_service.addr));
+    focus.args([
+        "--listen",
+        &focus_addr.to_string(),
+        "--seed-recordings",
+        "--mongo-uri",
+    ]);
+    focus.arg(format!(
+        "mongodb://{}/?directConnection=true",
+        mongodb_service.addr
+    ));
     let focus_log = dir.path().join("focus-server.log");
     let _focus = testkit::ChildGuard::spawn("focus-server", focus, Some(&focus_log)).unwrap();
-    double.wait_for("both pods ready", Duration::from_secs(30), |d| d.ready_pods("").len() == 2).await;
+    double
+        .wait_for("both pods ready", Duration::from_secs(30), |d| {
+            d.ready_pods("").len() == 2
+        })
+        .await;
 
     let kubeconfig = double.write_kubeconfig(dir.path());
     let config = dir.path().join("runner.toml");
     std::fs::write(&config, runner_toml(&kubeconfig, mongodb_service.addr)).unwrap();
 
     let mut list = runner(dir.path());
-    list.arg("list").arg(&scenarios).arg("--config").arg(&config).args(["--format", "json"]);
+    list.arg("list")
+        .arg(&scenarios)
+        .arg("--config")
+        .arg(&config)
+        .args(["--format", "json"]);
     let listed = run_bounded(list, Duration::from_secs(600)).await;
-    assert_eq!(listed.code, 0, "list:\n{}\n{}", listed.stdout, listed.stderr);
-    let listed: Vec<serde_json::Value> = serde_json::from_str(&listed.stdout).expect("list --format json");
+    assert_eq!(
+        listed.code, 0,
+        "list:\n{}\n{}",
+        listed.stdout, listed.stderr
+    );
+    let listed: Vec<serde_json::Value> =
+        serde_json::from_str(&listed.stdout).expect("list --format json");
     let names: Vec<&str> = listed.iter().map(|s| s["name"].as_str().unwrap()).collect();
-    assert!(names.contains(&"mongodb_scale_down_outage_returns_503_no_orchestration"), "{names:?}");
+    assert!(
+        names.contains(&"mongodb_scale_down_outage_returns_503_no_orchestration"),
+        "{names:?}"
+    );
 
     let junit = dir.path().join("junit.xml");
     let mut run = runner(dir.path());
-    run.arg("run").arg(&scenarios).arg("--config").arg(&config).args(["--env", "cluster"]).arg("--junit").arg(&junit);
+    run.arg("run")
+        .arg(&scenarios)
+        .arg("--config")
+        .arg(&config)
+        .args(["--env", "cluster"])
+        .arg("--junit")
+        .arg(&junit);
     let ran = run_bounded(run, Duration::from_secs(900)).await;
     let context = format!(
         "exit {}\n--- stdout ---\n{}\n--- stderr ---\n{}\n--- focus-server log (tail) ---\n{}",
@@ -115,24 +168,42 @@ async fn the_scenario_suite_lists_and_runs_against_the_double() {
         ran.stderr,
         tail(&std::fs::read_to_string(&focus_log).unwrap_or_default(), 40)
     );
-    assert!(ran.stderr.contains("Focus Server: http://127.0.0.1:"), "the port-forward is announced\n{context}");
+    assert!(
+        ran.stderr.contains("Focus Server: http://127.0.0.1:"),
+        "the port-forward is announced\n{context}"
+    );
 
     let cases = read_report(&junit);
-    assert_eq!(cases.len(), names.len(), "one testcase per listed scenario\n{context}");
+    assert_eq!(
+        cases.len(),
+        names.len(),
+        "one testcase per listed scenario\n{context}"
+    );
     let bad: Vec<String> = cases
         .iter()
         .filter(|c| c.outcome == "failure" || c.outcome == "error")
         .map(|c| format!("{} ({} {}): {}", c.name, c.outcome, c.ty, c.message))
         .collect();
-    assert!(bad.is_empty(), "scenarios that did not pass against the double:\n{}\n{context}", bad.join("\n"));
+    assert!(
+        bad.is_empty(),
+        "scenarios that did not pass against the double:\n{}\n{context}",
+        bad.join("\n")
+    );
     assert_eq!(ran.code, 0, "{context}");
     let memory = support::case(&cases, "no_memory_growth_during_outage");
-    assert_eq!(memory.outcome, "skipped", "no metrics API, no memory figures: {memory:?}");
+    assert_eq!(
+        memory.outcome, "skipped",
+        "no metrics API, no memory figures: {memory:?}"
+    );
 
     // The run left the cluster as it found it.
     let mongodb = double.get(DEPLOYMENTS, "mongodb").unwrap();
     assert_eq!(mongodb["spec"]["replicas"], 1);
-    assert!(mongodb["metadata"]["annotations"].get("scenario-runner/original-replicas").is_none());
+    assert!(
+        mongodb["metadata"]["annotations"]
+            .get("scenario-runner/original-replicas")
+            .is_none()
+    );
     assert!(double.list(NETWORKPOLICIES).is_empty());
 }
 

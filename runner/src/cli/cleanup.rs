@@ -27,7 +27,9 @@ pub struct CleanupArgs {
 /// Runs `cleanup`.
 pub async fn execute(args: CleanupArgs) -> anyhow::Result<ExitCode> {
     let loaded = load_config(args.config.as_deref())?;
-    let (name, env_config) = loaded.config.environment(args.env.as_deref(), &loaded.path)?;
+    let (name, env_config) = loaded
+        .config
+        .environment(args.env.as_deref(), &loaded.path)?;
     let EnvironmentConfig::Kubernetes(kube) = env_config else {
         println!(
             "cleanup {name}: nothing to do; only kubernetes environments keep changes after the \
@@ -37,14 +39,21 @@ pub async fn execute(args: CleanupArgs) -> anyhow::Result<ExitCode> {
     };
     match crate::env::kube::cleanup(kube, name, &loaded.root).await {
         Ok(done) if done.is_empty() => {
-            println!("cleanup {name}: nothing left by an earlier run in namespace {}", kube.namespace);
+            println!(
+                "cleanup {name}: nothing left by an earlier run in namespace {}",
+                kube.namespace
+            );
             Ok(ExitCode::SUCCESS)
         }
         Ok(done) => {
             for line in &done {
                 println!("cleanup {name}: {line}");
             }
-            println!("cleanup {name}: restored {} change(s) in namespace {}", done.len(), kube.namespace);
+            println!(
+                "cleanup {name}: restored {} change(s) in namespace {}",
+                done.len(),
+                kube.namespace
+            );
             Ok(ExitCode::SUCCESS)
         }
         Err(e) => {

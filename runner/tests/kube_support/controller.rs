@@ -19,7 +19,10 @@ const WORKLOADS: [Kind; 2] = [store::DEPLOYMENTS, store::STATEFULSETS];
 pub fn is_ready(pod: &Value) -> bool {
     pod.pointer("/status/conditions")
         .and_then(Value::as_array)
-        .is_some_and(|c| c.iter().any(|c| c["type"] == "Ready" && c["status"] == "True"))
+        .is_some_and(|c| {
+            c.iter()
+                .any(|c| c["type"] == "Ready" && c["status"] == "True")
+        })
 }
 
 fn terminating(pod: &Value) -> bool {
@@ -27,7 +30,11 @@ fn terminating(pod: &Value) -> bool {
 }
 
 fn name_of(object: &Value) -> String {
-    object.pointer("/metadata/name").and_then(Value::as_str).unwrap_or_default().to_owned()
+    object
+        .pointer("/metadata/name")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned()
 }
 
 /// Reconciles every workload whenever something changes.
@@ -36,7 +43,11 @@ pub async fn run(state: Arc<State>) {
         let workloads: Vec<(Kind, String, String)> = state.read(|s| {
             WORKLOADS
                 .iter()
-                .flat_map(|k| s.list(*k, "panda-system").into_iter().map(move |o| (*k, name_of(&o))))
+                .flat_map(|k| {
+                    s.list(*k, "panda-system")
+                        .into_iter()
+                        .map(move |o| (*k, name_of(&o)))
+                })
                 .map(|(k, n)| (k, "panda-system".to_owned(), n))
                 .collect()
         });
@@ -49,8 +60,15 @@ pub async fn run(state: Arc<State>) {
 }
 
 fn pods_of(store: &Store, workload: &Value, namespace: &str) -> Vec<Value> {
-    let selector = workload.pointer("/spec/selector/matchLabels").cloned().unwrap_or(json!({}));
-    store.list(PODS, namespace).into_iter().filter(|p| store::selects(&selector, p)).collect()
+    let selector = workload
+        .pointer("/spec/selector/matchLabels")
+        .cloned()
+        .unwrap_or(json!({}));
+    store
+        .list(PODS, namespace)
+        .into_iter()
+        .filter(|p| store::selects(&selector, p))
+        .collect()
 }
 
 fn reconcile(state: &Arc<State>, kind: Kind, namespace: &str, name: &str) {
@@ -58,21 +76,38 @@ fn reconcile(state: &Arc<State>, kind: Kind, namespace: &str, name: &str) {
     let mut to_create = 0;
     let mut to_terminate = Vec::new();
     state.mutate(|s| {
-        let Some(mut workload) = s.get(kind, namespace, name).cloned() else { return };
+        let Some(mut workload) = s.get(kind, namespace, name).cloned() else {
+            return;
+        };
         let pods = pods_of(s, &workload, namespace);
         let active: Vec<&Value> = pods.iter().filter(|p| !terminating(p)).collect();
-        let desired = workload.pointer("/spec/replicas").and_then(Value::as_u64).unwrap_or(1) as usize;
+        let desired = workload
+            .pointer("/spec/replicas")
+            .and_then(Value::as_u64)
+            .unwrap_or(1) as usize;
         let pending = *state.pending.lock().unwrap().get(&key).unwrap_or(&0);
         if active.len() + pending < desired {
             to_create = desired - active.len() - pending;
-            *state.pending.lock().unwrap().entry(key.clone()).or_default() += to_create;
+            *state
+                .pending
+                .lock()
+                .unwrap()
+                .entry(key.clone())
+                .or_default() += to_create;
         } else if active.len() > desired {
             let mut newest: Vec<&&Value> = active.iter().collect();
             newest.sort_by_key(|p| std::cmp::Reverse(name_of(p)));
-            to_terminate = newest.iter().take(active.len() - desired).map(|p| name_of(p)).collect();
+            to_terminate = newest
+                .iter()
+                .take(active.len() - desired)
+                .map(|p| name_of(p))
+                .collect();
         }
         let ready = active.iter().filter(|p| is_ready(p)).count();
-        let generation = workload.pointer("/metadata/generation").cloned().unwrap_or(json!(1));
+        let generation = workload
+            .pointer("/metadata/generation")
+            .cloned()
+            .unwrap_or(json!(1));
         let status = json!({
             "replicas": active.len(), "readyReplicas": ready, "availableReplicas": ready,
             "updatedReplicas": active.len(), "observedGeneration": generation,
@@ -87,7 +122,12 @@ fn reconcile(state: &Arc<State>, kind: Kind, namespace: &str, name: &str) {
         tokio::spawn(async move {
             tokio::time::sleep(state.timing.create).await;
             let pod = state.mutate(|s| create_pod(s, &key));
-            *state.pending.lock().unwrap().entry(key.clone()).or_default() -= 1;
+            *state
+                .pending
+                .lock()
+                .unwrap()
+                .entry(key.clone())
+                .or_default() -= 1;
             state.wake_controller.notify_one();
             if let Some(pod) = pod {
                 tokio::time::sleep(state.timing.ready).await;
@@ -106,17 +146,25 @@ fn create_pod(s: &mut Store, key: &(Kind, String, String)) -> Option<String> {
     let (kind, namespace, name) = key;
     let workload = s.get(*kind, namespace, name).cloned()?;
     let pods = pods_of(s, &workload, namespace);
-    let desired = workload.pointer("/spec/replicas").and_then(Value::as_u64).unwrap_or(1) as usize;
+    let desired = workload
+        .pointer("/spec/replicas")
+        .and_then(Value::as_u64)
+        .unwrap_or(1) as usize;
     if pods.iter().filter(|p| !terminating(p)).count() >= desired {
         return None;
     }
     let pod_name = if *kind == store::STATEFULSETS {
         let taken: Vec<String> = pods.iter().map(name_of).collect();
-        (0..desired).map(|i| format!("{name}-{i}")).find(|n| !taken.contains(n))?
+        (0..desired)
+            .map(|i| format!("{name}-{i}"))
+            .find(|n| !taken.contains(n))?
     } else {
         format!("{name}-7b8f6c9d4-{}", random_suffix())
     };
-    let mut labels = workload.pointer("/spec/template/metadata/labels").cloned().unwrap_or(json!({}));
+    let mut labels = workload
+        .pointer("/spec/template/metadata/labels")
+        .cloned()
+        .unwrap_or(json!({}));
     if *kind == store::DEPLOYMENTS {
         labels["pod-template-hash"] = json!("7b8f6c9d4");
     }
@@ -137,13 +185,19 @@ fn create_pod(s: &mut Store, key: &(Kind, String, String)) -> Option<String> {
 }
 
 fn make_ready(s: &mut Store, namespace: &str, pod: &str) {
-    let Some(mut object) = s.get(PODS, namespace, pod).cloned() else { return };
-    let never = format!("/metadata/annotations/{}", super::NEVER_READY_ANNOTATION.replace('/', "~1"));
+    let Some(mut object) = s.get(PODS, namespace, pod).cloned() else {
+        return;
+    };
+    let never = format!(
+        "/metadata/annotations/{}",
+        super::NEVER_READY_ANNOTATION.replace('/', "~1")
+    );
     if terminating(&object) || object.pointer(&never).is_some() {
         return;
     }
     object["status"]["phase"] = json!("Running");
-    object["status"]["conditions"] = json!([{ "type": "Ready", "status": "True", "lastTransitionTime": store::now() }]);
+    object["status"]["conditions"] =
+        json!([{ "type": "Ready", "status": "True", "lastTransitionTime": store::now() }]);
     object["status"]["containerStatuses"][0]["ready"] = json!(true);
     s.update(PODS, namespace, pod, object);
 }
@@ -152,7 +206,9 @@ fn random_suffix() -> String {
     use rand::Rng;
     const ALPHABET: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
     let mut rng = rand::rng();
-    (0..5).map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char).collect()
+    (0..5)
+        .map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char)
+        .collect()
 }
 
 /// Marks the pod terminating (not ready, deletionTimestamp set) and removes it after the
@@ -177,13 +233,32 @@ fn terminate(state: &Arc<State>, namespace: &str, pod: &str) -> Option<Value> {
 }
 
 /// `DELETE`: pods terminate gracefully (with a uid precondition checked); others go at once.
-pub fn delete(state: &Arc<State>, kind: Kind, namespace: &str, name: &str, options: Value) -> Response {
-    let Some(current) = state.read(|s| s.get(kind, namespace, name).cloned()) else { return not_found(kind, name) };
-    if let Some(uid) = options.pointer("/preconditions/uid").and_then(Value::as_str)
+pub fn delete(
+    state: &Arc<State>,
+    kind: Kind,
+    namespace: &str,
+    name: &str,
+    options: Value,
+) -> Response {
+    let Some(current) = state.read(|s| s.get(kind, namespace, name).cloned()) else {
+        return not_found(kind, name);
+    };
+    if let Some(uid) = options
+        .pointer("/preconditions/uid")
+        .and_then(Value::as_str)
         && current.pointer("/metadata/uid").and_then(Value::as_str) != Some(uid)
     {
-        let actual = current.pointer("/metadata/uid").and_then(Value::as_str).unwrap_or_default();
-        return conflict(kind, name, &format!("Precondition failed: UID in precondition: {uid}, UID in object meta: {actual}"));
+        let actual = current
+            .pointer("/metadata/uid")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        return conflict(
+            kind,
+            name,
+            &format!(
+                "Precondition failed: UID in precondition: {uid}, UID in object meta: {actual}"
+            ),
+        );
     }
     if kind == PODS {
         return match terminate(state, namespace, name) {
@@ -201,7 +276,11 @@ fn scale_of(workload: &Value) -> Value {
     let selector: Vec<String> = workload
         .pointer("/spec/selector/matchLabels")
         .and_then(Value::as_object)
-        .map(|m| m.iter().map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or_default())).collect())
+        .map(|m| {
+            m.iter()
+                .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or_default()))
+                .collect()
+        })
         .unwrap_or_default();
     let meta = &workload["metadata"];
     json!({
@@ -223,7 +302,13 @@ pub fn get_scale(state: &State, kind: Kind, namespace: &str, name: &str) -> Resp
 }
 
 /// `PATCH …/scale` (merge patch): sets `spec.replicas` of the workload.
-pub fn patch_scale(state: &State, kind: Kind, namespace: &str, name: &str, patch: Value) -> Response {
+pub fn patch_scale(
+    state: &State,
+    kind: Kind,
+    namespace: &str,
+    name: &str,
+    patch: Value,
+) -> Response {
     state.mutate(|s| {
         let Some(mut workload) = s.get(kind, namespace, name).cloned() else { return not_found(kind, name) };
         let mut scale = scale_of(&workload);
@@ -245,7 +330,10 @@ pub fn patch_scale(state: &State, kind: Kind, namespace: &str, name: &str, patch
 /// `metrics.k8s.io/v1beta1` pods: PodMetrics of running pods; `None` (a 404) when the double
 /// does not serve metrics.
 pub fn pod_metrics(state: &State, target: &super::routes::Target) -> Option<Response> {
-    if !super::routes::metrics_served(state) || target.version != "v1beta1" || target.plural != "pods" {
+    if !super::routes::metrics_served(state)
+        || target.version != "v1beta1"
+        || target.plural != "pods"
+    {
         return None;
     }
     let metrics_of = |pod: &Value| {
@@ -264,11 +352,19 @@ pub fn pod_metrics(state: &State, target: &super::routes::Target) -> Option<Resp
     Some(match &target.name {
         Some(name) => match pods.iter().find(|p| name_of(p) == *name && running(p)) {
             Some(pod) => ok(StatusCode::OK, metrics_of(pod)),
-            None => status(StatusCode::NOT_FOUND, "NotFound", format!("podmetrics.metrics.k8s.io {name:?} not found"), json!({})),
+            None => status(
+                StatusCode::NOT_FOUND,
+                "NotFound",
+                format!("podmetrics.metrics.k8s.io {name:?} not found"),
+                json!({}),
+            ),
         },
-        None => ok(StatusCode::OK, json!({
-            "kind": "PodMetricsList", "apiVersion": "metrics.k8s.io/v1beta1", "metadata": {},
-            "items": pods.iter().filter(|p| running(p)).map(metrics_of).collect::<Vec<_>>(),
-        })),
+        None => ok(
+            StatusCode::OK,
+            json!({
+                "kind": "PodMetricsList", "apiVersion": "metrics.k8s.io/v1beta1", "metadata": {},
+                "items": pods.iter().filter(|p| running(p)).map(metrics_of).collect::<Vec<_>>(),
+            }),
+        ),
     })
 }

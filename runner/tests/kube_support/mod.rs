@@ -9,7 +9,9 @@
 //! of endpoints and NetworkPolicies.
 #![allow(dead_code)]
 
+mod collections;
 mod controller;
+pub mod fixture;
 mod portforward;
 mod routes;
 mod service_proxy;
@@ -63,7 +65,10 @@ pub struct Role(pub BTreeMap<(String, String), BTreeSet<String>>);
 impl Role {
     /// Grants `verbs` on `resource` of `group`.
     pub fn grant(mut self, group: &str, resource: &str, verbs: &[&str]) -> Self {
-        self.0.entry((group.into(), resource.into())).or_default().extend(verbs.iter().map(|v| v.to_string()));
+        self.0
+            .entry((group.into(), resource.into()))
+            .or_default()
+            .extend(verbs.iter().map(|v| v.to_string()));
         self
     }
 
@@ -77,7 +82,9 @@ impl Role {
 
     /// Whether the Role allows it.
     pub fn allows(&self, group: &str, resource: &str, verb: &str) -> bool {
-        self.0.get(&(group.into(), resource.into())).is_some_and(|v| v.contains(verb) || v.contains("*"))
+        self.0
+            .get(&(group.into(), resource.into()))
+            .is_some_and(|v| v.contains(verb) || v.contains("*"))
     }
 }
 
@@ -153,14 +160,22 @@ impl ApiDouble {
             pending: Mutex::new(HashMap::new()),
             user: "system:serviceaccount:panda-system:scenario-runner".into(),
         });
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind 127.0.0.1:0");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind 127.0.0.1:0");
         let addr = listener.local_addr().unwrap();
         let app = routes::router(state.clone());
         let server = tokio::spawn(async move {
-            axum::serve(listener, app).await.expect("the API double serves");
+            axum::serve(listener, app)
+                .await
+                .expect("the API double serves");
         });
         let controller = tokio::spawn(controller::run(state.clone()));
-        Self { state, addr, tasks: vec![server, controller] }
+        Self {
+            state,
+            addr,
+            tasks: vec![server, controller],
+        }
     }
 
     /// `http://127.0.0.1:PORT`.
@@ -184,8 +199,18 @@ impl ApiDouble {
 
     /// Adds a Deployment (or StatefulSet) whose pods carry `labels`; port-forwards to its pods
     /// reach `backend`.
-    pub fn add_workload(&self, kind: Kind, name: &str, labels: &[(&str, &str)], replicas: u32, backend: Option<SocketAddr>) {
-        let labels: serde_json::Map<String, Value> = labels.iter().map(|(k, v)| (k.to_string(), json!(v))).collect();
+    pub fn add_workload(
+        &self,
+        kind: Kind,
+        name: &str,
+        labels: &[(&str, &str)],
+        replicas: u32,
+        backend: Option<SocketAddr>,
+    ) {
+        let labels: serde_json::Map<String, Value> = labels
+            .iter()
+            .map(|(k, v)| (k.to_string(), json!(v)))
+            .collect();
         let mut annotations = serde_json::Map::new();
         if let Some(addr) = backend {
             annotations.insert(BACKEND_ANNOTATION.into(), json!(addr.to_string()));
@@ -203,7 +228,9 @@ impl ApiDouble {
             },
             "status": {}
         });
-        self.state.mutate(|s| s.create(kind, "panda-system", object)).expect("a new workload");
+        self.state
+            .mutate(|s| s.create(kind, "panda-system", object))
+            .expect("a new workload");
     }
 
     /// Restricts requests to `role`; `None` allows everything.
@@ -218,7 +245,8 @@ impl ApiDouble {
 
     /// The object, if any.
     pub fn get(&self, kind: Kind, name: &str) -> Option<Value> {
-        self.state.read(|s| s.get(kind, "panda-system", name).cloned())
+        self.state
+            .read(|s| s.get(kind, "panda-system", name).cloned())
     }
 
     /// The objects of `kind`.
@@ -228,13 +256,18 @@ impl ApiDouble {
 
     /// Stores `object` as a client would create it.
     pub fn create(&self, kind: Kind, object: Value) -> Value {
-        self.state.mutate(|s| s.create(kind, "panda-system", object)).expect("a new object")
+        self.state
+            .mutate(|s| s.create(kind, "panda-system", object))
+            .expect("a new object")
     }
 
     /// Changes the object `name` with a merge patch, as another client would.
     pub fn patch(&self, kind: Kind, name: &str, patch: Value) {
         self.state.mutate(|s| {
-            let mut object = s.get(kind, "panda-system", name).cloned().expect("the object exists");
+            let mut object = s
+                .get(kind, "panda-system", name)
+                .cloned()
+                .expect("the object exists");
             store::merge_patch(&mut object, &patch);
             s.update(kind, "panda-system", name, object);
         });
@@ -254,8 +287,14 @@ impl ApiDouble {
     pub fn ready_pods(&self, prefix: &str) -> Vec<String> {
         self.list(store::PODS)
             .iter()
-            .filter(|p| controller::is_ready(p) && p.pointer("/metadata/deletionTimestamp").is_none())
-            .filter_map(|p| p.pointer("/metadata/name").and_then(Value::as_str).map(str::to_owned))
+            .filter(|p| {
+                controller::is_ready(p) && p.pointer("/metadata/deletionTimestamp").is_none()
+            })
+            .filter_map(|p| {
+                p.pointer("/metadata/name")
+                    .and_then(Value::as_str)
+                    .map(str::to_owned)
+            })
             .filter(|n| n.starts_with(prefix))
             .collect()
     }
@@ -265,7 +304,10 @@ impl ApiDouble {
         let mut changes = self.state.changed.subscribe();
         let deadline = tokio::time::Instant::now() + timeout;
         while !condition(self) {
-            if tokio::time::timeout_at(deadline, changes.changed()).await.is_err() {
+            if tokio::time::timeout_at(deadline, changes.changed())
+                .await
+                .is_err()
+            {
                 panic!("timed out after {timeout:?} waiting for {what}");
             }
         }
@@ -278,16 +320,26 @@ impl ApiDouble {
 pub fn backend_role() -> Role {
     scenario_runner::env::kube::rbac::ALL
         .iter()
-        .fold(Role::default(), |role, rule| role.grant(rule.group(), rule.resource(), &[rule.verb()]))
+        .fold(Role::default(), |role, rule| {
+            role.grant(rule.group(), rule.resource(), &[rule.verb()])
+        })
 }
 
 /// A stand-in container process answering `GET /health` with 200, for port-forward tests that
 /// do not need the real Focus Server.
 pub async fn health_backend() -> (SocketAddr, tokio::task::JoinHandle<()>) {
-    let app = axum::Router::new().route("/health", axum::routing::get(|| async { axum::Json(json!({ "status": "ok" })) }));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind 127.0.0.1:0");
+    let app = axum::Router::new().route(
+        "/health",
+        axum::routing::get(|| async { axum::Json(json!({ "status": "ok" })) }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind 127.0.0.1:0");
     let addr = listener.local_addr().unwrap();
-    (addr, tokio::spawn(async move { axum::serve(listener, app).await.expect("serves") }))
+    (
+        addr,
+        tokio::spawn(async move { axum::serve(listener, app).await.expect("serves") }),
+    )
 }
 
 /// The `[environments.cluster]` table for a double, as runner.toml would have it.

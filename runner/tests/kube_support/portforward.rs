@@ -26,31 +26,67 @@ use super::{BACKEND_ANNOTATION, State};
 const PROTOCOL: &str = "v4.channel.k8s.io";
 
 /// Answers the upgrade and serves the forward in the background.
-pub fn upgrade(state: Arc<State>, namespace: &str, pod: &str, query: &HashMap<String, String>, mut request: Request) -> Response {
-    let Some(object) = state.read(|s| s.get(PODS, namespace, pod).cloned()) else { return not_found(PODS, pod) };
+pub fn upgrade(
+    state: Arc<State>,
+    namespace: &str,
+    pod: &str,
+    query: &HashMap<String, String>,
+    mut request: Request,
+) -> Response {
+    let Some(object) = state.read(|s| s.get(PODS, namespace, pod).cloned()) else {
+        return not_found(PODS, pod);
+    };
     if object.pointer("/status/phase") != Some(&json!("Running")) {
-        return status(StatusCode::BAD_REQUEST, "BadRequest", format!("pod {pod} is not running"), json!({}));
+        return status(
+            StatusCode::BAD_REQUEST,
+            "BadRequest",
+            format!("pod {pod} is not running"),
+            json!({}),
+        );
     }
-    let ports: Vec<u16> = query.get("ports").map(|p| p.split(',').filter_map(|p| p.trim().parse().ok()).collect()).unwrap_or_default();
+    let ports: Vec<u16> = query
+        .get("ports")
+        .map(|p| p.split(',').filter_map(|p| p.trim().parse().ok()).collect())
+        .unwrap_or_default();
     let [port] = ports.as_slice() else {
-        return status(StatusCode::BAD_REQUEST, "BadRequest", format!("the double forwards one port, not {ports:?}"), json!({}));
+        return status(
+            StatusCode::BAD_REQUEST,
+            "BadRequest",
+            format!("the double forwards one port, not {ports:?}"),
+            json!({}),
+        );
     };
     let offers_v4 = request
         .headers()
         .get(header::SEC_WEBSOCKET_PROTOCOL)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.split(',').any(|p| p.trim() == PROTOCOL));
-    let Some(key) = request.headers().get(header::SEC_WEBSOCKET_KEY).cloned().filter(|_| offers_v4) else {
-        return status(StatusCode::BAD_REQUEST, "BadRequest", "not a v4.channel.k8s.io WebSocket upgrade".into(), json!({}));
+    let Some(key) = request
+        .headers()
+        .get(header::SEC_WEBSOCKET_KEY)
+        .cloned()
+        .filter(|_| offers_v4)
+    else {
+        return status(
+            StatusCode::BAD_REQUEST,
+            "BadRequest",
+            "not a v4.channel.k8s.io WebSocket upgrade".into(),
+            json!({}),
+        );
     };
     let backend = object
-        .pointer(&format!("/metadata/annotations/{}", BACKEND_ANNOTATION.replace('/', "~1")))
+        .pointer(&format!(
+            "/metadata/annotations/{}",
+            BACKEND_ANNOTATION.replace('/', "~1")
+        ))
         .and_then(Value::as_str)
         .map(str::to_owned);
     let on_upgrade = hyper::upgrade::on(&mut request);
     let (port, namespace, pod) = (*port, namespace.to_owned(), pod.to_owned());
     tokio::spawn(async move {
-        let Ok(upgraded) = on_upgrade.await else { return };
+        let Ok(upgraded) = on_upgrade.await else {
+            return;
+        };
         let ws = WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, None).await;
         serve(ws, port, backend, state, namespace, pod).await;
     });
@@ -58,7 +94,10 @@ pub fn upgrade(state: Arc<State>, namespace: &str, pod: &str, query: &HashMap<St
         .status(StatusCode::SWITCHING_PROTOCOLS)
         .header(header::UPGRADE, "websocket")
         .header(header::CONNECTION, "Upgrade")
-        .header(header::SEC_WEBSOCKET_ACCEPT, derive_accept_key(key.as_bytes()))
+        .header(
+            header::SEC_WEBSOCKET_ACCEPT,
+            derive_accept_key(key.as_bytes()),
+        )
         .header(header::SEC_WEBSOCKET_PROTOCOL, PROTOCOL)
         .body(Body::empty())
         .unwrap()
@@ -71,17 +110,27 @@ fn frame(channel: u8, data: &[u8]) -> Message {
     Message::binary(bytes)
 }
 
-async fn serve<S>(ws: WebSocketStream<S>, port: u16, backend: Option<String>, state: Arc<State>, namespace: String, pod: String)
-where
+async fn serve<S>(
+    ws: WebSocketStream<S>,
+    port: u16,
+    backend: Option<String>,
+    state: Arc<State>,
+    namespace: String,
+    pod: String,
+) where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
 {
     let (mut sink, mut incoming) = ws.split();
     let port_bytes = port.to_le_bytes();
-    if sink.send(frame(0, &port_bytes)).await.is_err() || sink.send(frame(1, &port_bytes)).await.is_err() {
+    if sink.send(frame(0, &port_bytes)).await.is_err()
+        || sink.send(frame(1, &port_bytes)).await.is_err()
+    {
         return;
     }
     let connected = match &backend {
-        Some(addr) => tokio::net::TcpStream::connect(addr).await.map_err(|e| e.to_string()),
+        Some(addr) => tokio::net::TcpStream::connect(addr)
+            .await
+            .map_err(|e| e.to_string()),
         None => Err("the pod has no backend".to_owned()),
     };
     let tcp = match connected {

@@ -1,21 +1,20 @@
 //! Request routing: the path and method become a verb on a resource, which the Role must
 //! allow; then the handler for that resource answers as the API server would.
 
-use std::collections::{HashMap, VecDeque};
-use std::convert::Infallible;
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::time::Duration;
 
 use axum::Router;
-use axum::body::{Body, Bytes};
+
 use axum::extract::{Request, State as AxState};
 use axum::http::{Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
 use super::State;
-use super::store::{self, Kind, LabelQuery};
+use super::collections::{list, url_decode_pairs, watch_response};
+use super::store::{self, Kind};
 
 pub fn router(state: Arc<State>) -> Router {
     Router::new().fallback(dispatch).with_state(state)
@@ -40,7 +39,9 @@ impl Target {
             ["apis", group, version, rest @ ..] => (*group, *version, rest),
             _ => return None,
         };
-        let ["namespaces", namespace, plural, tail @ ..] = rest else { return None };
+        let ["namespaces", namespace, plural, tail @ ..] = rest else {
+            return None;
+        };
         let (name, sub) = match tail {
             [] => (None, None),
             [name] => (Some(name.to_string()), None),
@@ -66,7 +67,9 @@ impl Target {
     }
 
     fn kind(&self) -> Option<Kind> {
-        store::KINDS.into_iter().find(|k| k.group == self.group && k.version == self.version && k.plural == self.plural)
+        store::KINDS
+            .into_iter()
+            .find(|k| k.group == self.group && k.version == self.version && k.plural == self.plural)
     }
 }
 
@@ -76,11 +79,21 @@ pub fn status(code: StatusCode, reason: &str, message: String, details: Value) -
         "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
         "message": message, "reason": reason, "details": details, "code": code.as_u16(),
     });
-    (code, [(header::CONTENT_TYPE, "application/json")], body.to_string()).into_response()
+    (
+        code,
+        [(header::CONTENT_TYPE, "application/json")],
+        body.to_string(),
+    )
+        .into_response()
 }
 
 pub fn not_found_path() -> Response {
-    status(StatusCode::NOT_FOUND, "NotFound", "the server could not find the requested resource".into(), json!({}))
+    status(
+        StatusCode::NOT_FOUND,
+        "NotFound",
+        "the server could not find the requested resource".into(),
+        json!({}),
+    )
 }
 
 pub fn not_found(kind: Kind, name: &str) -> Response {
@@ -96,38 +109,63 @@ pub fn conflict(kind: Kind, name: &str, why: &str) -> Response {
     status(
         StatusCode::CONFLICT,
         "Conflict",
-        format!("Operation cannot be fulfilled on {} {name:?}: {why}", kind.qualified()),
+        format!(
+            "Operation cannot be fulfilled on {} {name:?}: {why}",
+            kind.qualified()
+        ),
         json!({ "name": name, "group": kind.group, "kind": kind.plural }),
     )
 }
 
 pub fn ok(code: StatusCode, object: Value) -> Response {
-    (code, [(header::CONTENT_TYPE, "application/json")], object.to_string()).into_response()
+    (
+        code,
+        [(header::CONTENT_TYPE, "application/json")],
+        object.to_string(),
+    )
+        .into_response()
 }
 
 async fn dispatch(AxState(state): AxState<Arc<State>>, request: Request) -> Response {
     let method = request.method().clone();
     let uri = request.uri().clone();
-    state.requests.lock().unwrap().push(format!("{method} {uri}"));
+    state
+        .requests
+        .lock()
+        .unwrap()
+        .push(format!("{method} {uri}"));
     let query: HashMap<String, String> = uri
         .query()
         .map(|q| url_decode_pairs(q).into_iter().collect())
         .unwrap_or_default();
-    let Some(target) = Target::parse(uri.path()) else { return not_found_path() };
+    let Some(target) = Target::parse(uri.path()) else {
+        return not_found_path();
+    };
     let watch = query.get("watch").is_some_and(|w| w == "true" || w == "1");
     let upgrade = request.headers().contains_key(header::UPGRADE);
     let verbs: Vec<&str> = match (&method, &target.name, watch) {
         (&Method::GET, _, true) => vec!["watch"],
         (&Method::GET, None, false) => vec!["list"],
         // A WebSocket upgrade is a GET; Kubernetes 1.35+ also checks `create` for it.
-        (&Method::GET, Some(_), false) if upgrade && target.sub.as_deref() == Some("portforward") => vec!["get", "create"],
+        (&Method::GET, Some(_), false)
+            if upgrade && target.sub.as_deref() == Some("portforward") =>
+        {
+            vec!["get", "create"]
+        }
         (&Method::GET, Some(_), false) => vec!["get"],
         (&Method::POST, None, _) | (&Method::POST, Some(_), _) => vec!["create"],
         (&Method::PATCH, Some(_), _) => vec!["patch"],
         (&Method::PUT, Some(_), _) => vec!["update"],
         (&Method::DELETE, Some(_), _) => vec!["delete"],
         (&Method::DELETE, None, _) => vec!["deletecollection"],
-        _ => return status(StatusCode::METHOD_NOT_ALLOWED, "MethodNotAllowed", format!("{method} is not supported"), json!({})),
+        _ => {
+            return status(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "MethodNotAllowed",
+                format!("{method} is not supported"),
+                json!({}),
+            );
+        }
     };
     if let Some(denied) = forbidden(&state, &target, &verbs) {
         return denied;
@@ -135,16 +173,22 @@ async fn dispatch(AxState(state): AxState<Arc<State>>, request: Request) -> Resp
     if target.group == "metrics.k8s.io" {
         return super::controller::pod_metrics(&state, &target).unwrap_or_else(not_found_path);
     }
-    let Some(kind) = target.kind() else { return not_found_path() };
+    let Some(kind) = target.kind() else {
+        return not_found_path();
+    };
     let name = target.name.clone();
     match (method, name, target.sub.as_deref()) {
         (Method::GET, None, _) if watch => watch_response(&state, kind, &target.namespace, &query),
         (Method::GET, None, _) => list(&state, kind, &target.namespace, &query),
-        (Method::GET, Some(name), None) => match state.read(|s| s.get(kind, &target.namespace, &name).cloned()) {
-            Some(object) => ok(StatusCode::OK, object),
-            None => not_found(kind, &name),
-        },
-        (Method::GET, Some(name), Some("scale")) => super::controller::get_scale(&state, kind, &target.namespace, &name),
+        (Method::GET, Some(name), None) => {
+            match state.read(|s| s.get(kind, &target.namespace, &name).cloned()) {
+                Some(object) => ok(StatusCode::OK, object),
+                None => not_found(kind, &name),
+            }
+        }
+        (Method::GET, Some(name), Some("scale")) => {
+            super::controller::get_scale(&state, kind, &target.namespace, &name)
+        }
         (Method::PATCH, Some(name), Some("scale")) => {
             let body = body_json(request).await;
             super::controller::patch_scale(&state, kind, &target.namespace, &name, body)
@@ -153,11 +197,18 @@ async fn dispatch(AxState(state): AxState<Arc<State>>, request: Request) -> Resp
             super::portforward::upgrade(state, &target.namespace, &name, &query, request)
         }
         (Method::PATCH, Some(name), None) => {
-            let content_type = request.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+            let content_type = request
+                .headers()
+                .get(header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("")
+                .to_owned();
             let body = body_json(request).await;
             patch(&state, kind, &target.namespace, &name, &content_type, body)
         }
-        (Method::POST, None, None) => create(&state, kind, &target.namespace, body_json(request).await),
+        (Method::POST, None, None) => {
+            create(&state, kind, &target.namespace, body_json(request).await)
+        }
         (Method::DELETE, Some(name), None) => {
             let body = body_json(request).await;
             super::controller::delete(&state, kind, &target.namespace, &name, body)
@@ -170,9 +221,15 @@ async fn dispatch(AxState(state): AxState<Arc<State>>, request: Request) -> Resp
 fn forbidden(state: &State, target: &Target, verbs: &[&str]) -> Option<Response> {
     let role = state.role.lock().unwrap().clone()?;
     let resource = target.rbac_resource();
-    let verb = verbs.iter().find(|v| !role.allows(&target.group, &resource, v))?;
+    let verb = verbs
+        .iter()
+        .find(|v| !role.allows(&target.group, &resource, v))?;
     let subject = match &target.name {
-        Some(name) => format!("{}{} {name:?} is forbidden", target.plural, dotted(&target.group)),
+        Some(name) => format!(
+            "{}{} {name:?} is forbidden",
+            target.plural,
+            dotted(&target.group)
+        ),
         None => format!("{}{} is forbidden", target.plural, dotted(&target.group)),
     };
     Some(status(
@@ -187,139 +244,38 @@ fn forbidden(state: &State, target: &Target, verbs: &[&str]) -> Option<Response>
 }
 
 fn dotted(group: &str) -> String {
-    if group.is_empty() { String::new() } else { format!(".{group}") }
+    if group.is_empty() {
+        String::new()
+    } else {
+        format!(".{group}")
+    }
 }
 
 async fn body_json(request: Request) -> Value {
-    let bytes = axum::body::to_bytes(request.into_body(), 1 << 20).await.unwrap_or_default();
+    let bytes = axum::body::to_bytes(request.into_body(), 1 << 20)
+        .await
+        .unwrap_or_default();
     serde_json::from_slice(&bytes).unwrap_or(Value::Null)
 }
 
-fn selection(query: &HashMap<String, String>) -> Result<(LabelQuery, Option<String>), Response> {
-    let labels = LabelQuery::parse(query.get("labelSelector").map_or("", String::as_str))
-        .map_err(|e| status(StatusCode::BAD_REQUEST, "BadRequest", e, json!({})))?;
-    let name = match query.get("fieldSelector").map(String::as_str) {
-        None | Some("") => None,
-        Some(field) => match field.strip_prefix("metadata.name=") {
-            Some(name) => Some(name.to_owned()),
-            None => {
-                let message = format!("field label not supported by the double: {field}");
-                return Err(status(StatusCode::BAD_REQUEST, "BadRequest", message, json!({})));
-            }
-        },
-    };
-    Ok((labels, name))
-}
-
-fn selected(object: &Value, labels: &LabelQuery, name: &Option<String>) -> bool {
-    labels.matches(object) && name.as_deref().is_none_or(|n| object.pointer("/metadata/name") == Some(&json!(n)))
-}
-
-fn list(state: &State, kind: Kind, namespace: &str, query: &HashMap<String, String>) -> Response {
-    let (labels, name) = match selection(query) {
-        Ok(s) => s,
-        Err(response) => return response,
-    };
-    let (items, rv) = state.read(|s| (s.list(kind, namespace), s.rv()));
-    let items: Vec<Value> = items.into_iter().filter(|o| selected(o, &labels, &name)).collect();
-    ok(StatusCode::OK, json!({
-        "kind": format!("{}List", kind.kind), "apiVersion": kind.api_version(),
-        "metadata": { "resourceVersion": rv.to_string() }, "items": items,
-    }))
-}
-
-fn watch_response(state: &Arc<State>, kind: Kind, namespace: &str, query: &HashMap<String, String>) -> Response {
-    let (labels, name) = match selection(query) {
-        Ok(s) => s,
-        Err(response) => return response,
-    };
-    let since: Option<u64> = query.get("resourceVersion").and_then(|v| v.parse().ok()).filter(|v| *v > 0);
-    let timeout = Duration::from_secs(query.get("timeoutSeconds").and_then(|t| t.parse().ok()).unwrap_or(290));
-    let mut watch = Watch {
-        state: state.clone(),
-        kind,
-        namespace: namespace.to_owned(),
-        labels,
-        name,
-        last: 0,
-        pending: VecDeque::new(),
-        changes: state.changed.subscribe(),
-        deadline: tokio::time::Instant::now() + timeout,
-    };
-    watch.changes.borrow_and_update();
-    let (last, initial) = state.read(|s| match since {
-        Some(rv) => (rv, Vec::new()),
-        // No resourceVersion, or 0: the current objects come first, as ADDED.
-        None => (s.rv(), s.list(kind, namespace)),
-    });
-    watch.last = last;
-    watch.pending = initial.iter().filter(|o| watch.selects(o)).map(|o| event_line("ADDED", o)).collect();
-    let stream = futures::stream::unfold(watch, |mut watch| async move {
-        let line = watch.next().await?;
-        Some((Ok::<Bytes, Infallible>(line), watch))
-    });
-    Response::builder()
-        .status(StatusCode::OK)
-        .header(header::CONTENT_TYPE, "application/json")
-        .body(Body::from_stream(stream))
-        .unwrap()
-}
-
-/// One watch: replays the history after `last`, then waits for changes until its deadline.
-struct Watch {
-    state: Arc<State>,
+fn patch(
+    state: &State,
     kind: Kind,
-    namespace: String,
-    labels: LabelQuery,
-    name: Option<String>,
-    last: u64,
-    pending: VecDeque<Bytes>,
-    changes: tokio::sync::watch::Receiver<u64>,
-    deadline: tokio::time::Instant,
-}
-
-impl Watch {
-    fn selects(&self, object: &Value) -> bool {
-        selected(object, &self.labels, &self.name)
-    }
-
-    async fn next(&mut self) -> Option<Bytes> {
-        if let Some(line) = self.pending.pop_front() {
-            return Some(line);
-        }
-        loop {
-            self.changes.borrow_and_update();
-            let (found, rv) = self.state.read(|s| {
-                let found = s
-                    .changes_since(self.last)
-                    .find(|c| c.kind == self.kind && c.namespace == self.namespace && self.selects(&c.object))
-                    .map(|c| (c.rv, event_line(c.kind_of_change, &c.object)));
-                (found, s.rv())
-            });
-            match found {
-                Some((rv, line)) => {
-                    self.last = rv;
-                    return Some(line);
-                }
-                None => self.last = rv,
-            }
-            if tokio::time::timeout_at(self.deadline, self.changes.changed()).await.is_err() {
-                return None;
-            }
-        }
-    }
-}
-
-fn event_line(kind_of_change: &str, object: &Value) -> Bytes {
-    let mut line = json!({ "type": kind_of_change, "object": object }).to_string();
-    line.push('\n');
-    Bytes::from(line)
-}
-
-fn patch(state: &State, kind: Kind, namespace: &str, name: &str, content_type: &str, mut body: Value) -> Response {
-    if !content_type.starts_with("application/merge-patch+json") && !content_type.starts_with("application/strategic-merge-patch+json") {
+    namespace: &str,
+    name: &str,
+    content_type: &str,
+    mut body: Value,
+) -> Response {
+    if !content_type.starts_with("application/merge-patch+json")
+        && !content_type.starts_with("application/strategic-merge-patch+json")
+    {
         let message = format!("the double supports merge patches only, not {content_type:?}");
-        return status(StatusCode::UNSUPPORTED_MEDIA_TYPE, "UnsupportedMediaType", message, json!({}));
+        return status(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "UnsupportedMediaType",
+            message,
+            json!({}),
+        );
     }
     state.mutate(|s| {
         let Some(mut object) = s.get(kind, namespace, name).cloned() else { return not_found(kind, name) };
@@ -342,13 +298,31 @@ fn patch(state: &State, kind: Kind, namespace: &str, name: &str, content_type: &
 }
 
 fn create(state: &State, kind: Kind, namespace: &str, body: Value) -> Response {
-    let Some(name) = body.pointer("/metadata/name").and_then(Value::as_str).map(str::to_owned) else {
-        let message = format!("{} \"\" is invalid: metadata.name: Required value: name is required", kind.kind);
-        return status(StatusCode::UNPROCESSABLE_ENTITY, "Invalid", message, json!({}));
+    let Some(name) = body
+        .pointer("/metadata/name")
+        .and_then(Value::as_str)
+        .map(str::to_owned)
+    else {
+        let message = format!(
+            "{} \"\" is invalid: metadata.name: Required value: name is required",
+            kind.kind
+        );
+        return status(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Invalid",
+            message,
+            json!({}),
+        );
     };
     if kind == store::NETWORKPOLICIES && body.pointer("/spec/podSelector").is_none() {
-        let message = format!("NetworkPolicy {name:?} is invalid: spec.podSelector: Required value");
-        return status(StatusCode::UNPROCESSABLE_ENTITY, "Invalid", message, json!({ "name": name }));
+        let message =
+            format!("NetworkPolicy {name:?} is invalid: spec.podSelector: Required value");
+        return status(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Invalid",
+            message,
+            json!({ "name": name }),
+        );
     }
     match state.mutate(|s| s.create(kind, namespace, body)) {
         Some(object) => ok(StatusCode::CREATED, object),
@@ -359,38 +333,6 @@ fn create(state: &State, kind: Kind, namespace: &str, body: Value) -> Response {
             json!({ "name": name, "group": kind.group, "kind": kind.plural }),
         ),
     }
-}
-
-fn url_decode_pairs(query: &str) -> Vec<(String, String)> {
-    query
-        .split('&')
-        .filter(|p| !p.is_empty())
-        .map(|pair| {
-            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-            (percent_decode(k), percent_decode(v))
-        })
-        .collect()
-}
-
-fn percent_decode(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = (bytes[i] == b'%' && i + 2 < bytes.len())
-            .then(|| std::str::from_utf8(&bytes[i + 1..i + 3]).ok().and_then(|h| u8::from_str_radix(h, 16).ok()))
-            .flatten();
-        match (bytes[i], hex) {
-            (_, Some(byte)) => {
-                out.push(byte);
-                i += 2;
-            }
-            (b'+', None) => out.push(b' '),
-            (byte, None) => out.push(byte),
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 pub fn metrics_served(state: &State) -> bool {

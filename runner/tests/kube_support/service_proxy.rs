@@ -77,20 +77,34 @@ impl ServiceProxy {
             })
         };
         let server = tokio::spawn(serve(Some(listener), addr, backend, mode.clone()));
-        Self { addr, mode, tasks: vec![monitor, server] }
+        Self {
+            addr,
+            mode,
+            tasks: vec![monitor, server],
+        }
     }
 }
 
 fn current_mode(state: &State, kind: Kind, name: &str) -> Mode {
     state.read(|s| {
-        let Some(workload) = s.get(kind, "panda-system", name) else { return Mode::NoEndpoints };
-        let selector = workload.pointer("/spec/selector/matchLabels").cloned().unwrap_or(json!({}));
-        let template = json!({ "metadata": { "labels": workload.pointer("/spec/template/metadata/labels") } });
-        let ready = s
-            .list(PODS, "panda-system")
+        let Some(workload) = s.get(kind, "panda-system", name) else {
+            return Mode::NoEndpoints;
+        };
+        let selector = workload
+            .pointer("/spec/selector/matchLabels")
+            .cloned()
+            .unwrap_or(json!({}));
+        let template =
+            json!({ "metadata": { "labels": workload.pointer("/spec/template/metadata/labels") } });
+        let ready = s.list(PODS, "panda-system").iter().any(|p| {
+            store::selects(&selector, p)
+                && is_ready(p)
+                && p.pointer("/metadata/deletionTimestamp").is_none()
+        });
+        let blocked = s
+            .list(NETWORKPOLICIES, "panda-system")
             .iter()
-            .any(|p| store::selects(&selector, p) && is_ready(p) && p.pointer("/metadata/deletionTimestamp").is_none());
-        let blocked = s.list(NETWORKPOLICIES, "panda-system").iter().any(|policy| denies_ingress(policy, &template));
+            .any(|policy| denies_ingress(policy, &template));
         match (ready, blocked) {
             (false, _) => Mode::NoEndpoints,
             (true, true) => Mode::Blocked,
@@ -101,17 +115,29 @@ fn current_mode(state: &State, kind: Kind, name: &str) -> Mode {
 
 /// Whether `policy` selects `pod` and allows it no ingress at all.
 fn denies_ingress(policy: &Value, pod: &Value) -> bool {
-    let selects = policy.pointer("/spec/podSelector/matchLabels").is_some_and(|m| store::selects(m, pod))
-        || policy.pointer("/spec/podSelector").is_some_and(|s| s.as_object().is_some_and(|o| o.is_empty()));
+    let selects = policy
+        .pointer("/spec/podSelector/matchLabels")
+        .is_some_and(|m| store::selects(m, pod))
+        || policy
+            .pointer("/spec/podSelector")
+            .is_some_and(|s| s.as_object().is_some_and(|o| o.is_empty()));
     let ingress_type = policy
         .pointer("/spec/policyTypes")
         .and_then(Value::as_array)
         .is_some_and(|t| t.iter().any(|t| t == "Ingress"));
-    let no_rules = policy.pointer("/spec/ingress").and_then(Value::as_array).is_none_or(|r| r.is_empty());
+    let no_rules = policy
+        .pointer("/spec/ingress")
+        .and_then(Value::as_array)
+        .is_none_or(|r| r.is_empty());
     selects && ingress_type && no_rules
 }
 
-async fn serve(mut listener: Option<tokio::net::TcpListener>, addr: SocketAddr, backend: SocketAddr, mut mode: watch::Receiver<Mode>) {
+async fn serve(
+    mut listener: Option<tokio::net::TcpListener>,
+    addr: SocketAddr,
+    backend: SocketAddr,
+    mut mode: watch::Receiver<Mode>,
+) {
     loop {
         let now = *mode.borrow_and_update();
         match (now, &listener) {
@@ -137,7 +163,9 @@ async fn serve(mut listener: Option<tokio::net::TcpListener>, addr: SocketAddr, 
 
 /// Forwards one connection while serving; stalls while blocked; resets when the endpoints go.
 async fn forward(client: TcpStream, backend: SocketAddr, mut mode: watch::Receiver<Mode>) {
-    let Ok(server) = TcpStream::connect(backend).await else { return };
+    let Ok(server) = TcpStream::connect(backend).await else {
+        return;
+    };
     let (mut client_rd, mut client_wr) = client.into_split();
     let (mut server_rd, mut server_wr) = server.into_split();
     let (mut up, mut down) = (vec![0u8; 16 * 1024], vec![0u8; 16 * 1024]);

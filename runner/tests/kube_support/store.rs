@@ -21,20 +21,47 @@ pub struct Kind {
 impl Kind {
     /// `apps/v1`, or `v1` for core.
     pub fn api_version(&self) -> String {
-        if self.group.is_empty() { self.version.to_owned() } else { format!("{}/{}", self.group, self.version) }
+        if self.group.is_empty() {
+            self.version.to_owned()
+        } else {
+            format!("{}/{}", self.group, self.version)
+        }
     }
 
     /// `deployments.apps`, as the API server names it in messages.
     pub fn qualified(&self) -> String {
-        if self.group.is_empty() { self.plural.to_owned() } else { format!("{}.{}", self.plural, self.group) }
+        if self.group.is_empty() {
+            self.plural.to_owned()
+        } else {
+            format!("{}.{}", self.plural, self.group)
+        }
     }
 }
 
-pub const DEPLOYMENTS: Kind = Kind { group: "apps", version: "v1", plural: "deployments", kind: "Deployment" };
-pub const STATEFULSETS: Kind = Kind { group: "apps", version: "v1", plural: "statefulsets", kind: "StatefulSet" };
-pub const PODS: Kind = Kind { group: "", version: "v1", plural: "pods", kind: "Pod" };
-pub const NETWORKPOLICIES: Kind =
-    Kind { group: "networking.k8s.io", version: "v1", plural: "networkpolicies", kind: "NetworkPolicy" };
+pub const DEPLOYMENTS: Kind = Kind {
+    group: "apps",
+    version: "v1",
+    plural: "deployments",
+    kind: "Deployment",
+};
+pub const STATEFULSETS: Kind = Kind {
+    group: "apps",
+    version: "v1",
+    plural: "statefulsets",
+    kind: "StatefulSet",
+};
+pub const PODS: Kind = Kind {
+    group: "",
+    version: "v1",
+    plural: "pods",
+    kind: "Pod",
+};
+pub const NETWORKPOLICIES: Kind = Kind {
+    group: "networking.k8s.io",
+    version: "v1",
+    plural: "networkpolicies",
+    kind: "NetworkPolicy",
+};
 /// Every kind the double stores.
 pub const KINDS: [Kind; 4] = [DEPLOYMENTS, STATEFULSETS, PODS, NETWORKPOLICIES];
 
@@ -64,8 +91,10 @@ pub struct Store {
 
 /// Now, as Kubernetes writes timestamps.
 pub fn now() -> Value {
-    serde_json::to_value(k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(k8s_openapi::jiff::Timestamp::now()))
-        .expect("a time serialises")
+    serde_json::to_value(k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(
+        k8s_openapi::jiff::Timestamp::now(),
+    ))
+    .expect("a time serialises")
 }
 
 impl Store {
@@ -76,7 +105,8 @@ impl Store {
 
     /// The object, if any.
     pub fn get(&self, kind: Kind, namespace: &str, name: &str) -> Option<&Value> {
-        self.objects.get(&(kind, namespace.to_owned(), name.to_owned()))
+        self.objects
+            .get(&(kind, namespace.to_owned(), name.to_owned()))
     }
 
     /// The objects of `kind` in `namespace`, by name.
@@ -96,7 +126,10 @@ impl Store {
 
     /// Adds `object`, filling in the server-set metadata; `None` when the name is taken.
     pub fn create(&mut self, kind: Kind, namespace: &str, mut object: Value) -> Option<Value> {
-        let name = object.pointer("/metadata/name").and_then(Value::as_str)?.to_owned();
+        let name = object
+            .pointer("/metadata/name")
+            .and_then(Value::as_str)?
+            .to_owned();
         if self.get(kind, namespace, &name).is_some() {
             return None;
         }
@@ -116,10 +149,20 @@ impl Store {
         self.put(kind, namespace, name, object, "MODIFIED")
     }
 
-    fn put(&mut self, kind: Kind, namespace: &str, name: &str, mut object: Value, change: &'static str) -> Value {
+    fn put(
+        &mut self,
+        kind: Kind,
+        namespace: &str,
+        name: &str,
+        mut object: Value,
+        change: &'static str,
+    ) -> Value {
         self.rv += 1;
         object["metadata"]["resourceVersion"] = json!(self.rv.to_string());
-        self.objects.insert((kind, namespace.to_owned(), name.to_owned()), object.clone());
+        self.objects.insert(
+            (kind, namespace.to_owned(), name.to_owned()),
+            object.clone(),
+        );
         self.history.push(Change {
             rv: self.rv,
             kind,
@@ -132,7 +175,9 @@ impl Store {
 
     /// Removes the object `name`; `None` when there is none.
     pub fn delete(&mut self, kind: Kind, namespace: &str, name: &str) -> Option<Value> {
-        let mut object = self.objects.remove(&(kind, namespace.to_owned(), name.to_owned()))?;
+        let mut object = self
+            .objects
+            .remove(&(kind, namespace.to_owned(), name.to_owned()))?;
         self.rv += 1;
         object["metadata"]["resourceVersion"] = json!(self.rv.to_string());
         self.history.push(Change {
@@ -198,7 +243,11 @@ impl LabelQuery {
 
 /// Whether `labels` (a `matchLabels` map) selects `object`.
 pub fn selects(match_labels: &Value, object: &Value) -> bool {
-    let Some(wanted) = match_labels.as_object() else { return false };
+    let Some(wanted) = match_labels.as_object() else {
+        return false;
+    };
     let labels = object.pointer("/metadata/labels");
-    wanted.iter().all(|(k, v)| labels.and_then(|l| l.get(k)) == Some(v))
+    wanted
+        .iter()
+        .all(|(k, v)| labels.and_then(|l| l.get(k)) == Some(v))
 }

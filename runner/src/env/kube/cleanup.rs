@@ -38,7 +38,11 @@ impl std::fmt::Display for Leftover {
                 f,
                 "NetworkPolicy/{} blocking {} from run {}",
                 block.name,
-                if block.workload.is_empty() { "?" } else { &block.workload },
+                if block.workload.is_empty() {
+                    "?"
+                } else {
+                    &block.workload
+                },
                 block.run_id
             ),
         }
@@ -47,7 +51,11 @@ impl std::fmt::Display for Leftover {
 
 /// Every leftover in the namespace, blocks first.
 pub async fn find(cluster: &Cluster) -> EnvResult<Vec<Leftover>> {
-    let mut found: Vec<Leftover> = network::blocks(cluster).await?.into_iter().map(Leftover::Blocked).collect();
+    let mut found: Vec<Leftover> = network::blocks(cluster)
+        .await?
+        .into_iter()
+        .map(Leftover::Blocked)
+        .collect();
     for kind in [WorkloadKind::Deployment, WorkloadKind::StatefulSet] {
         for (name, mark) in workloads::marked(cluster, kind).await? {
             found.push(Leftover::Scaled { kind, name, mark });

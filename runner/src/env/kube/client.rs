@@ -27,8 +27,14 @@ pub struct Connection {
 pub async fn connect(config: &KubeConfig, config_dir: &Path) -> EnvResult<Connection> {
     // kube's rustls needs a process-wide crypto provider; ring is the workspace's one.
     let _ = rustls::crypto::ring::default_provider().install_default();
-    let options = KubeConfigOptions { context: config.context.clone(), ..Default::default() };
-    let context = config.context.as_deref().map_or_else(|| "the current context".to_owned(), |c| format!("kube context {c:?}"));
+    let options = KubeConfigOptions {
+        context: config.context.clone(),
+        ..Default::default()
+    };
+    let context = config.context.as_deref().map_or_else(
+        || "the current context".to_owned(),
+        |c| format!("kube context {c:?}"),
+    );
     let kube_config = match (&config.kubeconfig, &config.context) {
         (Some(path), _) => {
             let path = config_dir.join(path);
@@ -70,7 +76,11 @@ pub async fn connect(config: &KubeConfig, config_dir: &Path) -> EnvResult<Connec
         ServiceAccess::PortForward => false,
         ServiceAccess::Auto => config.kubeconfig.is_none() && in_cluster(),
     };
-    Ok(Connection { client, cluster_url, cluster_dns })
+    Ok(Connection {
+        client,
+        cluster_url,
+        cluster_dns,
+    })
 }
 
 /// Whether this process runs in a pod: the kubelet sets `KUBERNETES_SERVICE_HOST`, and no

@@ -166,12 +166,17 @@ impl KubeConfig {
             return Err(format!("{table} namespace is empty"));
         }
         if !(self.request_timeout_s > 0.0 && self.request_timeout_s.is_finite()) {
-            return Err(format!("{table} request_timeout_s must be a positive number of seconds"));
+            return Err(format!(
+                "{table} request_timeout_s must be a positive number of seconds"
+            ));
         }
         let mut names = HashSet::new();
         for (key, workload) in &self.workloads {
             Selector::parse(&workload.selector).map_err(|e| {
-                format!("{table} workloads.{key}.selector = {:?}: {e}", workload.selector)
+                format!(
+                    "{table} workloads.{key}.selector = {:?}: {e}",
+                    workload.selector
+                )
             })?;
             if !names.insert((workload.kind, workload.name.as_str())) {
                 return Err(format!(
@@ -186,7 +191,11 @@ impl KubeConfig {
                 return Err(format!(
                     "{table} services.{key}.workload = {:?} is not a key of {table}.workloads (it has: {})",
                     service.workload,
-                    self.workloads.keys().cloned().collect::<Vec<_>>().join(", ")
+                    self.workloads
+                        .keys()
+                        .cloned()
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 ));
             }
         }
@@ -202,7 +211,10 @@ impl KubeConfig {
 
     /// The Service name of `key`.
     pub fn service_name<'a>(&'a self, key: &'a str) -> &'a str {
-        self.services.get(key).and_then(|s| s.name.as_deref()).unwrap_or(key)
+        self.services
+            .get(key)
+            .and_then(|s| s.name.as_deref())
+            .unwrap_or(key)
     }
 }
 
@@ -239,7 +251,10 @@ mod tests {
         let mut config = parse(EXAMPLE);
         config.services.get_mut("mongodb").unwrap().workload = "mongo".into();
         let err = config.validate("cluster").unwrap_err();
-        assert!(err.contains("services.mongodb.workload = \"mongo\""), "{err}");
+        assert!(
+            err.contains("services.mongodb.workload = \"mongo\""),
+            "{err}"
+        );
     }
 
     #[test]
@@ -260,10 +275,16 @@ mod tests {
 
     #[test]
     fn a_runner_toml_table_of_kind_kubernetes_is_this_config() {
-        let text = format!("[environments.cluster]\nkind = \"kubernetes\"\ncontext = \"kind-panda\"\n{}",
-            EXAMPLE.replace("[workloads]", "[environments.cluster.workloads]").replace("[services]", "[environments.cluster.services]"));
-        let config = crate::config::RunnerConfig::parse(&text, std::path::Path::new("runner.toml")).expect("parses");
-        let crate::config::EnvironmentConfig::Kubernetes(kube) = &config.environments["cluster"] else {
+        let text = format!(
+            "[environments.cluster]\nkind = \"kubernetes\"\ncontext = \"kind-panda\"\n{}",
+            EXAMPLE
+                .replace("[workloads]", "[environments.cluster.workloads]")
+                .replace("[services]", "[environments.cluster.services]")
+        );
+        let config = crate::config::RunnerConfig::parse(&text, std::path::Path::new("runner.toml"))
+            .expect("parses");
+        let crate::config::EnvironmentConfig::Kubernetes(kube) = &config.environments["cluster"]
+        else {
             panic!("not kubernetes");
         };
         assert_eq!(kube.context.as_deref(), Some("kind-panda"));

@@ -22,12 +22,20 @@ pub struct Call<'a> {
 impl<'a> Call<'a> {
     /// A call on the object `name`.
     pub fn on(rule: Rule, namespace: &'a str, name: &'a str) -> Self {
-        Self { rule, namespace, name: Some(name) }
+        Self {
+            rule,
+            namespace,
+            name: Some(name),
+        }
     }
 
     /// A call on a collection.
     pub fn collection(rule: Rule, namespace: &'a str) -> Self {
-        Self { rule, namespace, name: None }
+        Self {
+            rule,
+            namespace,
+            name: None,
+        }
     }
 
     /// `patch deployments/scale.apps "mongodb" in namespace panda-system`.
@@ -50,7 +58,9 @@ impl<'a> Call<'a> {
         timeout: Duration,
         fut: impl Future<Output = Result<T, kube::Error>>,
     ) -> Result<Result<T, kube::Error>, EnvError> {
-        tokio::time::timeout(timeout, fut).await.map_err(|_| self.timeout_error(timeout))
+        tokio::time::timeout(timeout, fut)
+            .await
+            .map_err(|_| self.timeout_error(timeout))
     }
 
     fn timeout_error(&self, timeout: Duration) -> EnvError {
@@ -76,7 +86,11 @@ pub fn map_error(call: &Call<'_>, err: kube::Error) -> EnvError {
     let what = call.describe();
     match err {
         kube::Error::Api(status) => {
-            let said = if status.message.is_empty() { status.reason.clone() } else { status.message.clone() };
+            let said = if status.message.is_empty() {
+                status.reason.clone()
+            } else {
+                status.message.clone()
+            };
             match status.code {
                 403 => EnvError::NotPermitted(format!(
                     "{what}: forbidden; the runner's Role lacks the rule {} (see deploy/rbac.yaml; \
@@ -90,7 +104,9 @@ pub fn map_error(call: &Call<'_>, err: kube::Error) -> EnvError {
                     "{what}: unauthorized; the credentials of the kube context were rejected \
                      (log in again or check the context); the API server said: {said}"
                 )),
-                404 => EnvError::NotFound(format!("{what}: not found; the API server said: {said}")),
+                404 => {
+                    EnvError::NotFound(format!("{what}: not found; the API server said: {said}"))
+                }
                 409 => EnvError::Failed(format!(
                     "{what}: conflict ({}); another client changed it at the same time, try again; \
                      the API server said: {said}",
@@ -159,20 +175,50 @@ mod tests {
     #[test]
     fn a_403_names_verb_resource_namespace_and_the_missing_rule() {
         let call = Call::on(rbac::PATCH_DEPLOYMENT_SCALE, "panda-system", "mongodb");
-        let err = call.error(status(403, "Forbidden", "deployments.apps \"mongodb\" is forbidden"));
-        let EnvError::NotPermitted(message) = err else { panic!("not NotPermitted: {err:?}") };
-        assert!(message.starts_with("patch deployments/scale.apps \"mongodb\" in namespace panda-system"), "{message}");
-        assert!(message.contains(r#"{apiGroups: ["apps"], resources: ["deployments/scale"], verbs: ["patch"]}"#), "{message}");
-        assert!(message.contains("kubectl auth can-i patch deployments.apps/scale -n panda-system"), "{message}");
+        let err = call.error(status(
+            403,
+            "Forbidden",
+            "deployments.apps \"mongodb\" is forbidden",
+        ));
+        let EnvError::NotPermitted(message) = err else {
+            panic!("not NotPermitted: {err:?}")
+        };
+        assert!(
+            message
+                .starts_with("patch deployments/scale.apps \"mongodb\" in namespace panda-system"),
+            "{message}"
+        );
+        assert!(
+            message.contains(
+                r#"{apiGroups: ["apps"], resources: ["deployments/scale"], verbs: ["patch"]}"#
+            ),
+            "{message}"
+        );
+        assert!(
+            message.contains("kubectl auth can-i patch deployments.apps/scale -n panda-system"),
+            "{message}"
+        );
     }
 
     #[test]
     fn not_found_conflict_and_others_map_to_their_variants() {
         let call = Call::collection(rbac::LIST_PODS, "ns");
-        assert!(matches!(call.error(status(404, "NotFound", "x")), EnvError::NotFound(_)));
+        assert!(matches!(
+            call.error(status(404, "NotFound", "x")),
+            EnvError::NotFound(_)
+        ));
         let conflict = call.error(status(409, "Conflict", "the object has been modified"));
-        assert!(matches!(&conflict, EnvError::Failed(m) if m.contains("conflict (Conflict)")), "{conflict:?}");
-        assert!(matches!(call.error(status(500, "InternalError", "x")), EnvError::Failed(_)));
-        assert!(matches!(call.error(status(401, "Unauthorized", "x")), EnvError::NotPermitted(_)));
+        assert!(
+            matches!(&conflict, EnvError::Failed(m) if m.contains("conflict (Conflict)")),
+            "{conflict:?}"
+        );
+        assert!(matches!(
+            call.error(status(500, "InternalError", "x")),
+            EnvError::Failed(_)
+        ));
+        assert!(matches!(
+            call.error(status(401, "Unauthorized", "x")),
+            EnvError::NotPermitted(_)
+        ));
     }
 }

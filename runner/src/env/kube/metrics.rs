@@ -36,15 +36,21 @@ fn api(cluster: &Cluster) -> Api<DynamicObject> {
 /// Asks the metrics API for one PodMetrics: a 404 means it is not served.
 pub async fn detect(cluster: &Cluster) -> Availability {
     let call = cluster.collection(rbac::LIST_POD_METRICS);
-    match call.try_run(cluster.timeout, api(cluster).list(&ListParams::default().limit(1))).await {
+    match call
+        .try_run(
+            cluster.timeout,
+            api(cluster).list(&ListParams::default().limit(1)),
+        )
+        .await
+    {
         Ok(Ok(_)) => Availability::Served,
-        Ok(Err(kube::Error::Api(status))) if status.code == 404 || status.code == 503 => Availability::Unavailable(
-            format!(
+        Ok(Err(kube::Error::Api(status))) if status.code == 404 || status.code == 503 => {
+            Availability::Unavailable(format!(
                 "the metrics API (metrics.k8s.io/v1beta1) is not served by this cluster (HTTP {}); \
                  install metrics-server to measure memory",
                 status.code
-            ),
-        ),
+            ))
+        }
         Ok(Err(e)) => Availability::Unavailable(call.error(e).to_string()),
         Err(e) => Availability::Unavailable(e.to_string()),
     }
@@ -65,7 +71,10 @@ pub async fn memory(cluster: &Cluster, workload: &Workload) -> EnvResult<Option<
     let (mut total, mut measured) = (0u64, 0usize);
     for name in &running {
         let call = cluster.on(rbac::GET_POD_METRICS, name);
-        match call.try_run(cluster.timeout, api(cluster).get_opt(name)).await? {
+        match call
+            .try_run(cluster.timeout, api(cluster).get_opt(name))
+            .await?
+        {
             Ok(Some(metrics)) => {
                 total += container_memory(&metrics.data)?;
                 measured += 1;
@@ -86,12 +95,21 @@ pub async fn memory(cluster: &Cluster, workload: &Workload) -> EnvResult<Option<
 
 /// The sum of `containers[].usage.memory` of one PodMetrics.
 fn container_memory(data: &serde_json::Value) -> EnvResult<u64> {
-    let containers = data.get("containers").and_then(|c| c.as_array()).cloned().unwrap_or_default();
+    let containers = data
+        .get("containers")
+        .and_then(|c| c.as_array())
+        .cloned()
+        .unwrap_or_default();
     let mut total = 0u64;
     for container in containers {
-        let Some(text) = container.pointer("/usage/memory").and_then(|m| m.as_str()) else { continue };
-        total += parse_quantity(text)
-            .ok_or_else(|| EnvError::Failed(format!("the metrics API gave a memory usage of {text:?}, not a quantity")))?;
+        let Some(text) = container.pointer("/usage/memory").and_then(|m| m.as_str()) else {
+            continue;
+        };
+        total += parse_quantity(text).ok_or_else(|| {
+            EnvError::Failed(format!(
+                "the metrics API gave a memory usage of {text:?}, not a quantity"
+            ))
+        })?;
     }
     Ok(total)
 }
@@ -99,7 +117,9 @@ fn container_memory(data: &serde_json::Value) -> EnvResult<u64> {
 /// Parses a Kubernetes quantity (`123456Ki`, `64Mi`, `1G`, `1e3`, `12345`) into a count.
 pub fn parse_quantity(text: &str) -> Option<u64> {
     let text = text.trim();
-    let split = text.find(|c: char| !(c.is_ascii_digit() || c == '.' || c == '+' || c == '-')).unwrap_or(text.len());
+    let split = text
+        .find(|c: char| !(c.is_ascii_digit() || c == '.' || c == '+' || c == '-'))
+        .unwrap_or(text.len());
     let (number, suffix) = text.split_at(split);
     let number: f64 = number.parse().ok()?;
     let factor = match suffix {

@@ -30,16 +30,18 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
-pub use self::config::{KubeConfig, ProbeProtocol, ServiceAccess, ServiceSpec, WorkloadKind, WorkloadSpec};
-pub use self::network::deny_ingress_policy;
 use self::client::Cluster;
+pub use self::config::{
+    KubeConfig, ProbeProtocol, ServiceAccess, ServiceSpec, WorkloadKind, WorkloadSpec,
+};
 use self::metrics::Availability;
+pub use self::network::deny_ingress_policy;
 use self::selector::Selector;
 use self::services::Services;
 use self::workloads::Workload;
 use super::{
-    BlockMode, Capabilities, Deviation, EnvError, EnvResult, Environment, EnvironmentInfo, OpenContext, Pod,
-    ProbeResult,
+    BlockMode, Capabilities, Deviation, EnvError, EnvResult, Environment, EnvironmentInfo,
+    OpenContext, Pod, ProbeResult,
 };
 
 /// The label every object the runner creates carries, with [`MANAGED_BY`].
@@ -55,13 +57,23 @@ pub const WORKLOAD_LABEL: &str = "scenario-runner/workload";
 
 /// `text` as a valid label value: other characters become `-`, at most 63 characters.
 pub fn label_value(text: &str) -> String {
-    let mapped: String =
-        text.chars().map(|c| if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') { c } else { '-' }).collect();
+    let mapped: String = text
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
     let mut value: String = mapped.chars().take(63).collect();
     while value.ends_with(|c: char| !c.is_ascii_alphanumeric()) {
         value.pop();
     }
-    value.trim_start_matches(|c: char| !c.is_ascii_alphanumeric()).to_owned()
+    value
+        .trim_start_matches(|c: char| !c.is_ascii_alphanumeric())
+        .to_owned()
 }
 
 /// Tells the person running the runner, on stderr, what the environment did by itself (a
@@ -90,7 +102,11 @@ pub async fn open(config: &KubeConfig, ctx: &OpenContext) -> EnvResult<Arc<dyn E
 
 /// Restores whatever earlier runs left in the environment's namespace and says what it did,
 /// one line per change; empty when there was nothing (`scenario-runner cleanup`).
-pub async fn cleanup(config: &KubeConfig, env_name: &str, config_dir: &std::path::Path) -> EnvResult<Vec<String>> {
+pub async fn cleanup(
+    config: &KubeConfig,
+    env_name: &str,
+    config_dir: &std::path::Path,
+) -> EnvResult<Vec<String>> {
     config.validate(env_name).map_err(EnvError::Failed)?;
     let cluster = connect(config, config_dir).await?.0;
     let leftovers = cleanup::find(&cluster).await?;
@@ -104,7 +120,11 @@ async fn connect(config: &KubeConfig, config_dir: &std::path::Path) -> EnvResult
         namespace: config.namespace.clone(),
         timeout: Duration::from_secs_f64(config.request_timeout_s),
     };
-    tracing::debug!("Kubernetes API server {}, namespace {}", connection.cluster_url, config.namespace);
+    tracing::debug!(
+        "Kubernetes API server {}, namespace {}",
+        connection.cluster_url,
+        config.namespace
+    );
     Ok((cluster, connection.cluster_dns))
 }
 
@@ -119,7 +139,15 @@ impl KubeEnvironment {
             .iter()
             .map(|(key, spec)| {
                 let selector = Selector::parse(&spec.selector).expect("validated");
-                (key.clone(), Workload { key: key.clone(), kind: spec.kind, name: spec.name.clone(), selector })
+                (
+                    key.clone(),
+                    Workload {
+                        key: key.clone(),
+                        kind: spec.kind,
+                        name: spec.name.clone(),
+                        selector,
+                    },
+                )
             })
             .collect();
         let mut expected = BTreeMap::new();
@@ -134,7 +162,10 @@ impl KubeEnvironment {
                 )),
                 other => other,
             })?;
-            expected.insert(key.clone(), config.workloads[key].replicas.unwrap_or(summary.desired));
+            expected.insert(
+                key.clone(),
+                config.workloads[key].replicas.unwrap_or(summary.desired),
+            );
         }
         let metrics = metrics::detect(&cluster).await;
         if let Availability::Unavailable(why) = &metrics {
@@ -159,7 +190,11 @@ impl KubeEnvironment {
             EnvError::NotPermitted(format!(
                 "workload {key:?} is not declared in [environments.{}.workloads] (it declares: {})",
                 self.name,
-                self.workloads.keys().cloned().collect::<Vec<_>>().join(", ")
+                self.workloads
+                    .keys()
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ))
         })
     }
@@ -211,7 +246,13 @@ impl Environment for KubeEnvironment {
     }
 
     async fn scale(&self, workload: &str, replicas: u32) -> EnvResult<()> {
-        workloads::scale(&self.cluster, self.workload(workload)?, replicas, &self.run_id).await
+        workloads::scale(
+            &self.cluster,
+            self.workload(workload)?,
+            replicas,
+            &self.run_id,
+        )
+        .await
     }
 
     async fn replicas(&self, workload: &str) -> EnvResult<u32> {
@@ -224,7 +265,11 @@ impl Environment for KubeEnvironment {
     }
 
     async fn pods(&self, workload: &str) -> EnvResult<Vec<Pod>> {
-        Ok(pods::list(&self.cluster, self.workload(workload)?).await?.iter().map(pods::to_env_pod).collect())
+        Ok(pods::list(&self.cluster, self.workload(workload)?)
+            .await?
+            .iter()
+            .map(pods::to_env_pod)
+            .collect())
     }
 
     async fn wait_ready(&self, workload: &str, timeout: Duration) -> EnvResult<()> {
@@ -232,9 +277,11 @@ impl Environment for KubeEnvironment {
         let object = Mutex::new(None);
         let pods_seen = Mutex::new(None::<(usize, usize)>);
         let wait = async {
-            let summary = workloads::await_object_ready(&self.cluster, w.kind, &w.name, &object).await?;
+            let summary =
+                workloads::await_object_ready(&self.cluster, w.kind, &w.name, &object).await?;
             let want = summary.desired as usize;
-            let done = |ready: usize, _total: usize| if want == 0 { ready == 0 } else { ready >= want };
+            let done =
+                |ready: usize, _total: usize| if want == 0 { ready == 0 } else { ready >= want };
             pods::await_pods(&self.cluster, w, done, &pods_seen).await
         };
         match tokio::time::timeout(timeout, wait).await {
@@ -243,8 +290,12 @@ impl Environment for KubeEnvironment {
                 let object = object.lock().unwrap_or_else(|p| p.into_inner()).clone();
                 let pods_seen = *pods_seen.lock().unwrap_or_else(|p| p.into_inner());
                 let status = match (pods_seen, object) {
-                    (Some((ready, total)), Some(s)) => format!("{ready} of {} wanted pods ready ({total} pods)", s.desired),
-                    (None, Some(s)) if !s.observed => "the controller has not caught up with the latest spec".to_owned(),
+                    (Some((ready, total)), Some(s)) => {
+                        format!("{ready} of {} wanted pods ready ({total} pods)", s.desired)
+                    }
+                    (None, Some(s)) if !s.observed => {
+                        "the controller has not caught up with the latest spec".to_owned()
+                    }
                     (None, Some(s)) => format!("{} of {} replicas ready", s.ready, s.desired),
                     (_, None) => "no answer from the watch".to_owned(),
                 };
@@ -281,7 +332,9 @@ impl Environment for KubeEnvironment {
         let w = self.workload(workload)?;
         match &self.metrics {
             Availability::Served => metrics::memory(&self.cluster, w).await,
-            Availability::Unavailable(why) => Err(EnvError::Unsupported(format!("memory of {workload}: {why}"))),
+            Availability::Unavailable(why) => Err(EnvError::Unsupported(format!(
+                "memory of {workload}: {why}"
+            ))),
         }
     }
 
@@ -295,22 +348,38 @@ impl Environment for KubeEnvironment {
             let summary = workloads::summary(&self.cluster, w.kind, &w.name).await?;
             let expected = self.expected[key];
             let problem = if let Some(mark) = &summary.mark {
-                Some(format!("scaled by run {} (original replicas {})", mark.run_id, mark.original_replicas))
+                Some(format!(
+                    "scaled by run {} (original replicas {})",
+                    mark.run_id, mark.original_replicas
+                ))
             } else if summary.desired != expected {
-                Some(format!("at {} replicas, {expected} expected", summary.desired))
+                Some(format!(
+                    "at {} replicas, {expected} expected",
+                    summary.desired
+                ))
             } else if summary.ready < expected || !summary.observed {
                 Some(format!("{} of {expected} replicas ready", summary.ready))
             } else {
                 None
             };
             if let Some(problem) = problem {
-                found.push(Deviation { target: key.clone(), problem: format!("{problem} ({})", w.object()) });
+                found.push(Deviation {
+                    target: key.clone(),
+                    problem: format!("{problem} ({})", w.object()),
+                });
             }
         }
         for block in network::blocks(&self.cluster).await? {
             found.push(Deviation {
-                target: if block.workload.is_empty() { block.name.clone() } else { block.workload.clone() },
-                problem: format!("network blocked by NetworkPolicy/{} (run {})", block.name, block.run_id),
+                target: if block.workload.is_empty() {
+                    block.name.clone()
+                } else {
+                    block.workload.clone()
+                },
+                problem: format!(
+                    "network blocked by NetworkPolicy/{} (run {})",
+                    block.name, block.run_id
+                ),
             });
         }
         Ok(found)

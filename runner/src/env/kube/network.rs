@@ -17,7 +17,10 @@ use super::{MANAGED_BY, MANAGED_BY_LABEL, RUN_ID_ANNOTATION, WORKLOAD_LABEL};
 
 /// The NetworkPolicy name that blocks `workload`.
 pub fn policy_name(workload: &Workload) -> String {
-    let mut name = format!("scenario-runner-block-{}", workload.key.to_ascii_lowercase().replace('_', "-"));
+    let mut name = format!(
+        "scenario-runner-block-{}",
+        workload.key.to_ascii_lowercase().replace('_', "-")
+    );
     name.truncate(253);
     name
 }
@@ -36,7 +39,10 @@ pub fn deny_ingress_policy(workload: &Workload, run_id: &str) -> NetworkPolicy {
     ]);
     let annotations = BTreeMap::from([(
         "scenario-runner/purpose".to_owned(),
-        format!("blackholes {} for an outage scenario; `scenario-runner cleanup` removes it", workload.object()),
+        format!(
+            "blackholes {} for an outage scenario; `scenario-runner cleanup` removes it",
+            workload.object()
+        ),
     )]);
     NetworkPolicy {
         metadata: ObjectMeta {
@@ -64,12 +70,20 @@ pub async fn block(cluster: &Cluster, workload: &Workload, run_id: &str) -> EnvR
     let policy = deny_ingress_policy(workload, run_id);
     let name = policy_name(workload);
     let call = cluster.collection(rbac::CREATE_NETWORKPOLICY);
-    match call.try_run(cluster.timeout, api.create(&PostParams::default(), &policy)).await? {
+    match call
+        .try_run(cluster.timeout, api.create(&PostParams::default(), &policy))
+        .await?
+    {
         Ok(_) => Ok(()),
         Err(kube::Error::Api(status)) if status.code == 409 => {
             let get = cluster.on(rbac::GET_NETWORKPOLICY, &name);
             let existing = get.run(cluster.timeout, api.get(&name)).await?;
-            let owner = existing.metadata.labels.as_ref().and_then(|l| l.get(RUN_ID_ANNOTATION)).cloned();
+            let owner = existing
+                .metadata
+                .labels
+                .as_ref()
+                .and_then(|l| l.get(RUN_ID_ANNOTATION))
+                .cloned();
             if owner.as_deref() == Some(run_id) {
                 Ok(())
             } else {
@@ -94,7 +108,10 @@ pub async fn unblock(cluster: &Cluster, workload: &Workload) -> EnvResult<()> {
 pub async fn delete(cluster: &Cluster, name: &str) -> EnvResult<()> {
     let call = cluster.on(rbac::DELETE_NETWORKPOLICY, name);
     let api = cluster.api::<NetworkPolicy>();
-    match call.try_run(cluster.timeout, api.delete(name, &DeleteParams::default())).await? {
+    match call
+        .try_run(cluster.timeout, api.delete(name, &DeleteParams::default()))
+        .await?
+    {
         Ok(_) => Ok(()),
         Err(kube::Error::Api(status)) if status.code == 404 => Ok(()),
         Err(e) => Err(call.error(e)),
@@ -116,13 +133,29 @@ pub struct Block {
 pub async fn blocks(cluster: &Cluster) -> EnvResult<Vec<Block>> {
     let call = cluster.collection(rbac::LIST_NETWORKPOLICIES);
     let params = ListParams::default().labels(&managed_selector());
-    let list = call.run(cluster.timeout, cluster.api::<NetworkPolicy>().list(&params)).await?;
+    let list = call
+        .run(
+            cluster.timeout,
+            cluster.api::<NetworkPolicy>().list(&params),
+        )
+        .await?;
     Ok(list
         .items
         .into_iter()
         .map(|p| {
-            let label = |k: &str| p.metadata.labels.as_ref().and_then(|l| l.get(k)).cloned().unwrap_or_default();
-            Block { name: p.metadata.name.clone().unwrap_or_default(), workload: label(WORKLOAD_LABEL), run_id: label(RUN_ID_ANNOTATION) }
+            let label = |k: &str| {
+                p.metadata
+                    .labels
+                    .as_ref()
+                    .and_then(|l| l.get(k))
+                    .cloned()
+                    .unwrap_or_default()
+            };
+            Block {
+                name: p.metadata.name.clone().unwrap_or_default(),
+                workload: label(WORKLOAD_LABEL),
+                run_id: label(RUN_ID_ANNOTATION),
+            }
         })
         .collect())
 }

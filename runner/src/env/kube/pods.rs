@@ -38,9 +38,17 @@ pub fn restarts(pod: &KubePod) -> u32 {
 pub async fn list(cluster: &Cluster, workload: &Workload) -> EnvResult<Vec<KubePod>> {
     let call = cluster.collection(rbac::LIST_PODS);
     let params = ListParams::default().labels(&workload.selector.to_string());
-    let mut pods = call.run(cluster.timeout, cluster.api::<KubePod>().list(&params)).await?.items;
+    let mut pods = call
+        .run(cluster.timeout, cluster.api::<KubePod>().list(&params))
+        .await?
+        .items;
     pods.sort_by(|a, b| {
-        let key = |p: &KubePod| (p.metadata.creation_timestamp.clone(), p.metadata.name.clone());
+        let key = |p: &KubePod| {
+            (
+                p.metadata.creation_timestamp.clone(),
+                p.metadata.name.clone(),
+            )
+        };
         key(a).cmp(&key(b))
     });
     Ok(pods)
@@ -48,7 +56,11 @@ pub async fn list(cluster: &Cluster, workload: &Workload) -> EnvResult<Vec<KubeP
 
 /// The contract's view of a pod.
 pub fn to_env_pod(pod: &KubePod) -> Pod {
-    Pod { name: pod.metadata.name.clone().unwrap_or_default(), ready: is_ready(pod), restarts: restarts(pod) }
+    Pod {
+        name: pod.metadata.name.clone().unwrap_or_default(),
+        ready: is_ready(pod),
+        restarts: restarts(pod),
+    }
 }
 
 /// Deletes the oldest ready pod of `workload` (with its uid as a precondition, so a pod that
@@ -66,23 +78,37 @@ pub async fn delete_oldest_ready(cluster: &Cluster, workload: &Workload) -> EnvR
     };
     let name = victim.metadata.name.clone().unwrap_or_default();
     let params = DeleteParams {
-        preconditions: Some(Preconditions { uid: victim.metadata.uid.clone(), resource_version: None }),
+        preconditions: Some(Preconditions {
+            uid: victim.metadata.uid.clone(),
+            resource_version: None,
+        }),
         ..DeleteParams::default()
     };
     let call = cluster.on(rbac::DELETE_POD, &name);
-    call.run(cluster.timeout, cluster.api::<KubePod>().delete(&name, &params)).await?;
+    call.run(
+        cluster.timeout,
+        cluster.api::<KubePod>().delete(&name, &params),
+    )
+    .await?;
     Ok(name)
 }
 
 /// A ready pod of `workload` to connect to: the oldest.
 pub async fn first_ready(cluster: &Cluster, workload: &Workload) -> EnvResult<Option<String>> {
-    Ok(list(cluster, workload).await?.iter().find(|p| is_ready(p)).and_then(|p| p.metadata.name.clone()))
+    Ok(list(cluster, workload)
+        .await?
+        .iter()
+        .find(|p| is_ready(p))
+        .and_then(|p| p.metadata.name.clone()))
 }
 
 /// Whether the pod `name` still exists and is ready.
 pub async fn still_ready(cluster: &Cluster, name: &str) -> EnvResult<bool> {
     let call = cluster.on(rbac::GET_POD, name);
-    match call.try_run(cluster.timeout, cluster.api::<KubePod>().get_opt(name)).await? {
+    match call
+        .try_run(cluster.timeout, cluster.api::<KubePod>().get_opt(name))
+        .await?
+    {
         Ok(pod) => Ok(pod.as_ref().is_some_and(is_ready)),
         Err(e) => Err(call.error(e)),
     }
@@ -97,7 +123,9 @@ pub async fn await_pods(
     progress: &std::sync::Mutex<Option<(usize, usize)>>,
 ) -> EnvResult<()> {
     let config = watcher::Config::default().labels(&workload.selector.to_string());
-    let mut stream = watcher::watcher(cluster.api::<KubePod>(), config).default_backoff().boxed();
+    let mut stream = watcher::watcher(cluster.api::<KubePod>(), config)
+        .default_backoff()
+        .boxed();
     let mut pods: BTreeMap<String, bool> = BTreeMap::new();
     let mut staging: BTreeMap<String, bool> = BTreeMap::new();
     let mut listed = false;
@@ -105,14 +133,20 @@ pub async fn await_pods(
         match event {
             Ok(Event::Init) => staging.clear(),
             Ok(Event::InitApply(pod)) => {
-                staging.insert(pod.metadata.name.clone().unwrap_or_default(), is_ready(&pod));
+                staging.insert(
+                    pod.metadata.name.clone().unwrap_or_default(),
+                    is_ready(&pod),
+                );
             }
             Ok(Event::InitDone) => {
                 pods = std::mem::take(&mut staging);
                 listed = true;
             }
             Ok(Event::Apply(pod)) => {
-                pods.insert(pod.metadata.name.clone().unwrap_or_default(), is_ready(&pod));
+                pods.insert(
+                    pod.metadata.name.clone().unwrap_or_default(),
+                    is_ready(&pod),
+                );
             }
             Ok(Event::Delete(pod)) => {
                 pods.remove(&pod.metadata.name.clone().unwrap_or_default());
@@ -123,7 +157,10 @@ pub async fn await_pods(
                 if !matches!(mapped, EnvError::Failed(_)) {
                     return Err(mapped);
                 }
-                tracing::debug!("watching the pods of {}: {mapped}; the watcher retries", workload.key);
+                tracing::debug!(
+                    "watching the pods of {}: {mapped}; the watcher retries",
+                    workload.key
+                );
                 continue;
             }
         }
@@ -135,5 +172,8 @@ pub async fn await_pods(
             }
         }
     }
-    Err(EnvError::Failed(format!("the pod watch of {} ended", workload.key)))
+    Err(EnvError::Failed(format!(
+        "the pod watch of {} ended",
+        workload.key
+    )))
 }

@@ -57,12 +57,25 @@ impl Forward {
     /// deleted pod's replacement is used as soon as it is ready.
     pub async fn open(cluster: Cluster, target: Target) -> EnvResult<Self> {
         let listener = TcpListener::bind("127.0.0.1:0").await.map_err(|e| {
-            EnvError::Failed(format!("cannot bind 127.0.0.1:0 for a port-forward to {}: {e}", target.service))
+            EnvError::Failed(format!(
+                "cannot bind 127.0.0.1:0 for a port-forward to {}: {e}",
+                target.service
+            ))
         })?;
-        let local = listener.local_addr().map_err(|e| EnvError::Failed(e.to_string()))?;
-        let connector = Arc::new(Connector { cluster, target, pod: Mutex::new(None) });
+        let local = listener
+            .local_addr()
+            .map_err(|e| EnvError::Failed(e.to_string()))?;
+        let connector = Arc::new(Connector {
+            cluster,
+            target,
+            pod: Mutex::new(None),
+        });
         let accept_loop = tokio::spawn(accept(listener, connector.clone()));
-        Ok(Self { local, connector, accept_loop })
+        Ok(Self {
+            local,
+            connector,
+            accept_loop,
+        })
     }
 
     /// Opens one stream to a ready pod now: a check that says what fails, if anything does.
@@ -110,16 +123,19 @@ impl Connector {
         let call = Call::on(rbac::CREATE_POD_PORTFORWARD, &self.cluster.namespace, &pod);
         let api = self.cluster.api::<KubePod>();
         let port = self.target.pod_port;
-        let mut forwarder = call.run(self.cluster.timeout, api.portforward(&pod, &[port])).await.map_err(|e| match e {
-            EnvError::NotPermitted(m) => EnvError::NotPermitted(format!(
-                "{m}; a WebSocket port-forward is an HTTP GET, so the Role needs {} as well",
-                rbac::GET_POD_PORTFORWARD.as_role_rule()
-            )),
-            other => other,
+        let mut forwarder = call
+            .run(self.cluster.timeout, api.portforward(&pod, &[port]))
+            .await
+            .map_err(|e| match e {
+                EnvError::NotPermitted(m) => EnvError::NotPermitted(format!(
+                    "{m}; a WebSocket port-forward is an HTTP GET, so the Role needs {} as well",
+                    rbac::GET_POD_PORTFORWARD.as_role_rule()
+                )),
+                other => other,
+            })?;
+        let stream = forwarder.take_stream(port).ok_or_else(|| {
+            EnvError::Failed(format!("port-forward to pod/{pod}:{port} gave no stream"))
         })?;
-        let stream = forwarder
-            .take_stream(port)
-            .ok_or_else(|| EnvError::Failed(format!("port-forward to pod/{pod}:{port} gave no stream")))?;
         if let Some(error) = forwarder.take_error(port) {
             let pod_name = pod.clone();
             tokio::spawn(async move {
@@ -134,7 +150,9 @@ impl Connector {
 
 async fn accept(listener: TcpListener, connector: Arc<Connector>) {
     loop {
-        let Ok((conn, _)) = listener.accept().await else { continue };
+        let Ok((conn, _)) = listener.accept().await else {
+            continue;
+        };
         let connector = connector.clone();
         tokio::spawn(async move { forward_one(conn, &connector).await });
     }
@@ -152,7 +170,10 @@ async fn forward_one(mut conn: TcpStream, connector: &Connector) {
             }
         }
         Err(e) => {
-            tracing::warn!("port-forward to {}: {e}", connector.target.describe(&connector.cluster.namespace));
+            tracing::warn!(
+                "port-forward to {}: {e}",
+                connector.target.describe(&connector.cluster.namespace)
+            );
         }
     }
 }

@@ -24,17 +24,34 @@ pub async fn probe(protocol: ProbeProtocol, address: &str, via: &str) -> ProbeRe
         }
     })
     .await
-    .unwrap_or_else(|_| Err(format!("no answer within {:.1} s", PROBE_TIMEOUT.as_secs_f64())));
+    .unwrap_or_else(|_| {
+        Err(format!(
+            "no answer within {:.1} s",
+            PROBE_TIMEOUT.as_secs_f64()
+        ))
+    });
     let latency = started.elapsed();
     match outcome {
-        Ok(answer) => ProbeResult { reachable: true, latency, detail: format!("{answer} ({via})") },
-        Err(error) => ProbeResult { reachable: false, latency, detail: format!("{error} ({via})") },
+        Ok(answer) => ProbeResult {
+            reachable: true,
+            latency,
+            detail: format!("{answer} ({via})"),
+        },
+        Err(error) => ProbeResult {
+            reachable: false,
+            latency,
+            detail: format!("{error} ({via})"),
+        },
     }
 }
 
 /// A result for a service with nothing behind it, as a Service without endpoints refuses.
 pub fn no_endpoints(why: String) -> ProbeResult {
-    ProbeResult { reachable: false, latency: Duration::ZERO, detail: why }
+    ProbeResult {
+        reachable: false,
+        latency: Duration::ZERO,
+        detail: why,
+    }
 }
 
 async fn mongodb_ping(address: &str) -> Result<String, String> {
@@ -42,13 +59,24 @@ async fn mongodb_ping(address: &str) -> Result<String, String> {
     let uri = format!(
         "mongodb://{address}/?directConnection=true&serverSelectionTimeoutMS={ms}&connectTimeoutMS={ms}"
     );
-    let client = mongodb::Client::with_uri_str(&uri).await.map_err(|e| format!("bad MongoDB address {uri}: {e}"))?;
-    let result = client.database("admin").run_command(doc! { "ping": 1 }).await;
+    let client = mongodb::Client::with_uri_str(&uri)
+        .await
+        .map_err(|e| format!("bad MongoDB address {uri}: {e}"))?;
+    let result = client
+        .database("admin")
+        .run_command(doc! { "ping": 1 })
+        .await;
     // Closing the client in the background: the probe's latency is the ping's alone.
     tokio::spawn(async move { client.shutdown().await });
     match result {
-        Ok(reply) => Ok(format!("ping answered ok={} by {address}", reply.get("ok").map_or("?".into(), |v| v.to_string()))),
-        Err(e) => Err(format!("MongoDB ping to {address} failed: {}", one_line(&e.to_string()))),
+        Ok(reply) => Ok(format!(
+            "ping answered ok={} by {address}",
+            reply.get("ok").map_or("?".into(), |v| v.to_string())
+        )),
+        Err(e) => Err(format!(
+            "MongoDB ping to {address} failed: {}",
+            one_line(&e.to_string())
+        )),
     }
 }
 
@@ -59,7 +87,11 @@ async fn http_health(address: &str) -> Result<String, String> {
         .no_proxy()
         .build()
         .map_err(|e| format!("cannot build an HTTP client: {e}"))?;
-    let response = client.get(&url).send().await.map_err(|e| format!("GET {url}: {}", one_line(&reqwest_error(&e))))?;
+    let response = client
+        .get(&url)
+        .send()
+        .await
+        .map_err(|e| format!("GET {url}: {}", one_line(&reqwest_error(&e))))?;
     let status = response.status();
     if status.is_success() {
         Ok(format!("GET {url} answered {status}"))

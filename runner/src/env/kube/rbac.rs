@@ -37,7 +37,11 @@ impl Rule {
 
 impl std::fmt::Display for Rule {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let group = if self.group.is_empty() { String::new() } else { format!(".{}", self.group) };
+        let group = if self.group.is_empty() {
+            String::new()
+        } else {
+            format!(".{}", self.group)
+        };
         write!(f, "{} {}{}", self.verb, self.resource, group)
     }
 }
@@ -108,8 +112,14 @@ mod tests {
     #[test]
     fn rules_are_unique_and_print_as_kubectl_would() {
         let mut seen = std::collections::HashSet::new();
-        assert!(ALL.iter().all(|r| seen.insert(*r)), "a rule is listed twice");
-        assert_eq!(PATCH_DEPLOYMENT_SCALE.to_string(), "patch deployments/scale.apps");
+        assert!(
+            ALL.iter().all(|r| seen.insert(*r)),
+            "a rule is listed twice"
+        );
+        assert_eq!(
+            PATCH_DEPLOYMENT_SCALE.to_string(),
+            "patch deployments/scale.apps"
+        );
         assert_eq!(LIST_PODS.to_string(), "list pods");
         assert_eq!(
             DELETE_POD.as_role_rule(),

@@ -20,7 +20,9 @@ impl Selector {
                 return Err("an empty term; write key=value pairs separated by commas".into());
             }
             if part.contains("!=") || part.contains(" in ") || part.contains(" notin ") {
-                return Err(format!("{part:?} is set-based; only key=value terms are supported"));
+                return Err(format!(
+                    "{part:?} is set-based; only key=value terms are supported"
+                ));
             }
             let (key, value) = part
                 .split_once("==")
@@ -45,14 +47,20 @@ impl Selector {
 
     /// Whether an object with `labels` is selected.
     pub fn matches(&self, labels: Option<&BTreeMap<String, String>>) -> bool {
-        self.labels.iter().all(|(k, v)| labels.and_then(|l| l.get(k)) == Some(v))
+        self.labels
+            .iter()
+            .all(|(k, v)| labels.and_then(|l| l.get(k)) == Some(v))
     }
 }
 
 impl std::fmt::Display for Selector {
     /// The canonical `k=v,k=v` form, for `labelSelector=` queries.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let terms: Vec<String> = self.labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        let terms: Vec<String> = self
+            .labels
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
         f.write_str(&terms.join(","))
     }
 }
@@ -73,9 +81,17 @@ fn valid_key(key: &str) -> bool {
 /// A label value: at most 63 characters, alphanumerics with `-`, `_` and `.` inside.
 pub fn valid_value(value: &str) -> bool {
     value.len() <= 63
-        && value.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
-        && value.chars().next().is_none_or(|c| c.is_ascii_alphanumeric())
-        && value.chars().last().is_none_or(|c| c.is_ascii_alphanumeric())
+        && value
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+        && value
+            .chars()
+            .next()
+            .is_none_or(|c| c.is_ascii_alphanumeric())
+        && value
+            .chars()
+            .last()
+            .is_none_or(|c| c.is_ascii_alphanumeric())
 }
 
 #[cfg(test)]
@@ -86,8 +102,9 @@ mod tests {
     fn pairs_parse_and_print_canonically() {
         let s = Selector::parse("tier == db, app=mongodb").unwrap();
         assert_eq!(s.to_string(), "app=mongodb,tier=db");
-        let labels: BTreeMap<String, String> =
-            [("app", "mongodb"), ("tier", "db"), ("x", "y")].map(|(k, v)| (k.into(), v.into())).into();
+        let labels: BTreeMap<String, String> = [("app", "mongodb"), ("tier", "db"), ("x", "y")]
+            .map(|(k, v)| (k.into(), v.into()))
+            .into();
         assert!(s.matches(Some(&labels)));
         assert!(!Selector::parse("app=other").unwrap().matches(Some(&labels)));
         assert!(!s.matches(None));
@@ -95,7 +112,15 @@ mod tests {
 
     #[test]
     fn set_based_and_malformed_terms_are_refused() {
-        for bad in ["app in (a,b)", "app!=x", "app", "", "a=b,,c=d", "app=-x", "/x=y"] {
+        for bad in [
+            "app in (a,b)",
+            "app!=x",
+            "app",
+            "",
+            "a=b,,c=d",
+            "app=-x",
+            "/x=y",
+        ] {
             assert!(Selector::parse(bad).is_err(), "{bad:?} should be refused");
         }
         assert!(Selector::parse("app.kubernetes.io/name=mongodb").is_ok());

@@ -27,8 +27,17 @@ pub struct Services {
 
 impl Services {
     /// The services of `config`, reached by cluster DNS or by port-forwards.
-    pub fn new(cluster: Cluster, config: &KubeConfig, workloads: BTreeMap<String, Workload>, cluster_dns: bool) -> Self {
-        let names = config.services.keys().map(|k| (k.clone(), config.service_name(k).to_owned())).collect();
+    pub fn new(
+        cluster: Cluster,
+        config: &KubeConfig,
+        workloads: BTreeMap<String, Workload>,
+        cluster_dns: bool,
+    ) -> Self {
+        let names = config
+            .services
+            .keys()
+            .map(|k| (k.clone(), config.service_name(k).to_owned()))
+            .collect();
         Self {
             cluster,
             specs: config.services.clone(),
@@ -72,7 +81,10 @@ impl Services {
     /// `<service>.<namespace>.svc:<port>`.
     pub fn dns_address(&self, key: &str) -> EnvResult<String> {
         let spec = self.spec(key)?;
-        Ok(format!("{}.{}.svc:{}", self.names[key], self.cluster.namespace, spec.port))
+        Ok(format!(
+            "{}.{}.svc:{}",
+            self.names[key], self.cluster.namespace, spec.port
+        ))
     }
 
     /// The forward to `key`, opened on first use.
@@ -104,8 +116,14 @@ impl Services {
             return Ok(probe::probe(protocol, &address, "cluster DNS").await);
         }
         let target = self.target(key)?;
-        let via = format!("port-forward to {}", target.describe(&self.cluster.namespace));
-        if super::pods::first_ready(&self.cluster, &target.workload).await?.is_none() {
+        let via = format!(
+            "port-forward to {}",
+            target.describe(&self.cluster.namespace)
+        );
+        if super::pods::first_ready(&self.cluster, &target.workload)
+            .await?
+            .is_none()
+        {
             return Ok(probe::no_endpoints(format!(
                 "no ready pod of {} behind svc/{}: the Service has no endpoints, so connections are refused ({via})",
                 target.workload.object(),
@@ -157,13 +175,17 @@ pub async fn focus_preflight(services: &Services, config: &KubeConfig) -> EnvRes
                     let url = format!("http://{}", forward.local);
                     match health(&url).await {
                         Ok(()) => {
-                            super::notice(format_args!("Focus Server: {url} is a port-forward to {described}"));
+                            super::notice(format_args!(
+                                "Focus Server: {url} is a port-forward to {described}"
+                            ));
                             return Ok(url);
                         }
                         Err(e) => {
                             let why = match forward.check().await {
                                 Err(forward_error) => forward_error.to_string(),
-                                Ok(pod) => format!("the forward to pod/{pod} opens, but GET /health through it: {e}"),
+                                Ok(pod) => format!(
+                                    "the forward to pod/{pod} opens, but GET /health through it: {e}"
+                                ),
                             };
                             tried.push(format!("tried port-forward to {described}: {why}"));
                         }
@@ -183,7 +205,11 @@ async fn health(url: &str) -> Result<(), String> {
         .no_proxy()
         .build()
         .map_err(|e| format!("cannot build an HTTP client: {e}"))?;
-    let response = client.get(format!("{url}/health")).send().await.map_err(|e| root_cause(&e))?;
+    let response = client
+        .get(format!("{url}/health"))
+        .send()
+        .await
+        .map_err(|e| root_cause(&e))?;
     if response.status().is_success() {
         Ok(())
     } else {
@@ -198,6 +224,14 @@ fn root_cause(e: &reqwest::Error) -> String {
         cause = next;
     }
     let text = cause.to_string();
-    let text = text.split(" (os error").next().unwrap_or(&text).to_ascii_lowercase();
-    if e.is_timeout() { format!("timed out ({})", error_chain(e)) } else { text }
+    let text = text
+        .split(" (os error")
+        .next()
+        .unwrap_or(&text)
+        .to_ascii_lowercase();
+    if e.is_timeout() {
+        format!("timed out ({})", error_chain(e))
+    } else {
+        text
+    }
 }

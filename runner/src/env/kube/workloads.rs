@@ -70,7 +70,10 @@ impl Mark {
         let original = annotations.get(ORIGINAL_REPLICAS_ANNOTATION)?;
         Some(Self {
             original_replicas: original.parse().unwrap_or(1),
-            run_id: annotations.get(RUN_ID_ANNOTATION).cloned().unwrap_or_else(|| "unknown".into()),
+            run_id: annotations
+                .get(RUN_ID_ANNOTATION)
+                .cloned()
+                .unwrap_or_else(|| "unknown".into()),
         })
     }
 }
@@ -113,8 +116,28 @@ macro_rules! controller {
     };
 }
 
-controller!(Deployment, [GET_DEPLOYMENT, LIST_DEPLOYMENTS, WATCH_DEPLOYMENTS, PATCH_DEPLOYMENT, GET_DEPLOYMENT_SCALE, PATCH_DEPLOYMENT_SCALE]);
-controller!(StatefulSet, [GET_STATEFULSET, LIST_STATEFULSETS, WATCH_STATEFULSETS, PATCH_STATEFULSET, GET_STATEFULSET_SCALE, PATCH_STATEFULSET_SCALE]);
+controller!(
+    Deployment,
+    [
+        GET_DEPLOYMENT,
+        LIST_DEPLOYMENTS,
+        WATCH_DEPLOYMENTS,
+        PATCH_DEPLOYMENT,
+        GET_DEPLOYMENT_SCALE,
+        PATCH_DEPLOYMENT_SCALE
+    ]
+);
+controller!(
+    StatefulSet,
+    [
+        GET_STATEFULSET,
+        LIST_STATEFULSETS,
+        WATCH_STATEFULSETS,
+        PATCH_STATEFULSET,
+        GET_STATEFULSET_SCALE,
+        PATCH_STATEFULSET_SCALE
+    ]
+);
 
 const GET: usize = 0;
 const LIST: usize = 1;
@@ -157,7 +180,12 @@ pub async fn replicas(cluster: &Cluster, kind: WorkloadKind, name: &str) -> EnvR
 }
 
 /// Sets the desired replicas through the `/scale` subresource.
-pub async fn patch_scale(cluster: &Cluster, kind: WorkloadKind, name: &str, replicas: u32) -> EnvResult<()> {
+pub async fn patch_scale(
+    cluster: &Cluster,
+    kind: WorkloadKind,
+    name: &str,
+    replicas: u32,
+) -> EnvResult<()> {
     by_kind!(kind, K => {
         let call = cluster.on(K::RULES[PATCH_SCALE], name);
         let patch = Patch::Merge(json!({ "spec": { "replicas": replicas } }));
@@ -203,7 +231,12 @@ pub async fn clear_mark(cluster: &Cluster, kind: WorkloadKind, name: &str) -> En
     patch_object(cluster, kind, name, patch).await
 }
 
-async fn patch_object(cluster: &Cluster, kind: WorkloadKind, name: &str, patch: serde_json::Value) -> EnvResult<()> {
+async fn patch_object(
+    cluster: &Cluster,
+    kind: WorkloadKind,
+    name: &str,
+    patch: serde_json::Value,
+) -> EnvResult<()> {
     by_kind!(kind, K => {
         let call = cluster.on(K::RULES[PATCH], name);
         let api = cluster.api::<K>();
@@ -230,7 +263,12 @@ pub async fn marked(cluster: &Cluster, kind: WorkloadKind) -> EnvResult<Vec<(Str
 
 /// Scales `workload` to `replicas` for run `run_id`: marks the object before its first change,
 /// and removes the mark when the count is back at the original.
-pub async fn scale(cluster: &Cluster, workload: &Workload, replicas: u32, run_id: &str) -> EnvResult<()> {
+pub async fn scale(
+    cluster: &Cluster,
+    workload: &Workload,
+    replicas: u32,
+    run_id: &str,
+) -> EnvResult<()> {
     let (kind, name) = (workload.kind, workload.name.as_str());
     let mut attempts = 0u32;
     let mut marked_now = false;
@@ -251,7 +289,10 @@ pub async fn scale(cluster: &Cluster, workload: &Workload, replicas: u32, run_id
             Some(mark) => break mark.original_replicas,
             None if now.desired == replicas => return Ok(()),
             None => {
-                let mark = Mark { original_replicas: now.desired, run_id: run_id.to_owned() };
+                let mark = Mark {
+                    original_replicas: now.desired,
+                    run_id: run_id.to_owned(),
+                };
                 if set_mark(cluster, kind, name, &mark, now.resource_version.as_deref()).await? {
                     marked_now = true;
                     break now.desired;
@@ -282,7 +323,12 @@ pub async fn scale(cluster: &Cluster, workload: &Workload, replicas: u32, run_id
 }
 
 /// Restores a marked object: its original replicas, then no mark.
-pub async fn restore(cluster: &Cluster, kind: WorkloadKind, name: &str, mark: &Mark) -> EnvResult<()> {
+pub async fn restore(
+    cluster: &Cluster,
+    kind: WorkloadKind,
+    name: &str,
+    mark: &Mark,
+) -> EnvResult<()> {
     patch_scale(cluster, kind, name, mark.original_replicas).await?;
     clear_mark(cluster, kind, name).await
 }
@@ -322,21 +368,31 @@ pub async fn await_object_ready(
 }
 
 /// The rule a watcher error belongs to (its initial list or its watch) and the kube error.
-pub fn watcher_error(list: Rule, watch: Rule, err: kube::runtime::watcher::Error) -> (Rule, kube::Error) {
+pub fn watcher_error(
+    list: Rule,
+    watch: Rule,
+    err: kube::runtime::watcher::Error,
+) -> (Rule, kube::Error) {
     use kube::runtime::watcher::Error as W;
     match err {
         W::InitialListFailed(e) => (list, e),
         W::WatchStartFailed(e) | W::WatchFailed(e) => (watch, e),
         W::WatchError(status) => (watch, kube::Error::Api(status)),
-        W::NoResourceVersion => (list, kube::Error::Api(Box::new(kube::core::Status::failure(
-            "the list had no resourceVersion",
-            "InternalError",
-        )))),
+        W::NoResourceVersion => (
+            list,
+            kube::Error::Api(Box::new(kube::core::Status::failure(
+                "the list had no resourceVersion",
+                "InternalError",
+            ))),
+        ),
     }
 }
 
 fn not_found(name: &str) -> kube::Error {
-    let mut status = kube::core::Status::failure(&format!("{name:?} not found (deleted while waiting)"), "NotFound");
+    let mut status = kube::core::Status::failure(
+        &format!("{name:?} not found (deleted while waiting)"),
+        "NotFound",
+    );
     status.code = 404;
     kube::Error::Api(Box::new(status))
 }
