@@ -69,6 +69,39 @@ pub fn wait_focus_server_sees_database(timeout: Duration) -> Result<(), Stop> {
     })
 }
 
+/// Waits, at most `timeout`, until the Focus Server's `/health` reports its database down, so
+/// that the configure that follows measures the outage as the server lives it, not the
+/// instant before its driver noticed (a request on a pooled connection to a dead server fails
+/// at once whatever the configuration). Goes on either way: returns how long the server took
+/// to notice, or `None` (with a warning) when it did not report it in time or reports no state.
+pub fn wait_focus_server_sees_outage(timeout: Duration) -> Result<Option<Duration>, Stop> {
+    let deadline = Deadline::after(timeout);
+    loop {
+        let health = get("/health")?;
+        expect_status(&health, 200)?;
+        let body = health.json()?;
+        match body.pointer("/database/state").and_then(|v| v.as_str()) {
+            None => return Ok(None),
+            Some("down") => {
+                let took = deadline.elapsed();
+                info!(
+                    "the Focus Server reports its database down after {}",
+                    Seconds(took)
+                );
+                return Ok(Some(took));
+            }
+            Some(state) if deadline.passed() => {
+                warn!(
+                    "the Focus Server still reports its database {state:?} after {}; configuring anyway",
+                    Seconds(deadline.elapsed())
+                );
+                return Ok(None);
+            }
+            Some(_) => sleep(POLL.min(deadline.remaining())),
+        }
+    }
+}
+
 /// The Focus Server's `/health` field `database.<field>` as an integer, if it reports one.
 pub fn health_database_count(field: &str) -> Result<Option<u64>, Stop> {
     let health = get("/health")?;

@@ -17,12 +17,16 @@ pub mod recovery;
 pub mod smoke;
 pub mod validation;
 
+// The order is the run order: the P0 tickets first. Ticket #1's verification test runs right
+// after the first outage, before the network block, because a blackhole leaves the old
+// configuration's driver noticing the next outage late, and the test as written (wait 5 s,
+// configure once) would then measure the instant before it noticed.
 scenarios_sdk::export_scenarios!(
     outage::mongodb_scale_down_outage_returns_503_no_orchestration,
+    outage::focus_server_fast_failover,
     outage::mongodb_pod_deletion_outage_returns_503_no_orchestration,
     recovery::mongodb_pod_restart_resilience,
     outage::mongodb_network_block_returns_503,
-    outage::focus_server_fast_failover,
     recovery::focus_server_recovers_after_mongodb_restore,
     memory::no_memory_growth_during_outage,
     validation::invalid_roi_rejected_with_400_during_outage,

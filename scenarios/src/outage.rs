@@ -11,13 +11,18 @@ use crate::payloads::{historic, task_id};
 /// Ticket #1: with MongoDB scaled to 0, a historic POST /configure answers 503 within 5 s
 /// saying the database is unavailable, orchestrates nothing, and grows no memory.
 ///
-/// Memory is compared where the environment can measure it; elsewhere that one check is
-/// logged as not done and the rest still runs.
+/// The configure is sent once the Focus Server's /health reports the database down (at most
+/// 15 s after the probe does), so that it measures the outage, not the instant before the
+/// server's driver noticed. Memory is compared where the environment can measure it;
+/// elsewhere that one check is logged as not done and the rest still runs.
 #[scenario(tags = ["p0", "mongodb", "sla"], key = "PZ-13640", timeout = "60s")]
 pub fn mongodb_scale_down_outage_returns_503_no_orchestration() -> Outcome {
     database::wait_focus_server_sees_database(Duration::from_secs(15))?;
     let before = MemoryReading::take_if_supported(FOCUS_SERVER)?;
     database::scale_to_zero()?;
+    if let Some(noticed) = database::wait_focus_server_sees_outage(Duration::from_secs(15))? {
+        annotate_secs("outage_noticed_after_s", noticed);
+    }
 
     let task = task_id("scale-down");
     let response = configure(&task, historic())?;
