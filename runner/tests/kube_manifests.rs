@@ -276,8 +276,7 @@ fn the_dockerfiles_are_multi_stage_and_run_as_non_root() {
         assert!(stages >= 2, "{}: {stages} stage(s)", path.display());
         let user = text
             .lines()
-            .filter(|l| l.starts_with("USER "))
-            .next_back()
+            .rfind(|l| l.starts_with("USER "))
             .unwrap_or_else(|| panic!("{}: no USER", path.display()));
         assert!(
             !user.contains("root") && !user.contains(" 0"),

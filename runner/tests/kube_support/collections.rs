@@ -16,25 +16,21 @@ use super::State;
 use super::routes::{ok, status};
 use super::store::{Kind, LabelQuery};
 
-fn selection(query: &HashMap<String, String>) -> Result<(LabelQuery, Option<String>), Response> {
-    let labels = LabelQuery::parse(query.get("labelSelector").map_or("", String::as_str))
-        .map_err(|e| status(StatusCode::BAD_REQUEST, "BadRequest", e, json!({})))?;
+/// The label and field selectors of a query; `Err` with the API server's message.
+fn selection(query: &HashMap<String, String>) -> Result<(LabelQuery, Option<String>), String> {
+    let labels = LabelQuery::parse(query.get("labelSelector").map_or("", String::as_str))?;
     let name = match query.get("fieldSelector").map(String::as_str) {
         None | Some("") => None,
         Some(field) => match field.strip_prefix("metadata.name=") {
             Some(name) => Some(name.to_owned()),
-            None => {
-                let message = format!("field label not supported by the double: {field}");
-                return Err(status(
-                    StatusCode::BAD_REQUEST,
-                    "BadRequest",
-                    message,
-                    json!({}),
-                ));
-            }
+            None => return Err(format!("field label not supported by the double: {field}")),
         },
     };
     Ok((labels, name))
+}
+
+fn bad_request(message: String) -> Response {
+    status(StatusCode::BAD_REQUEST, "BadRequest", message, json!({}))
 }
 
 fn selected(object: &Value, labels: &LabelQuery, name: &Option<String>) -> bool {
@@ -52,7 +48,7 @@ pub fn list(
 ) -> Response {
     let (labels, name) = match selection(query) {
         Ok(s) => s,
-        Err(response) => return response,
+        Err(message) => return bad_request(message),
     };
     let (items, rv) = state.read(|s| (s.list(kind, namespace), s.rv()));
     let items: Vec<Value> = items
@@ -76,7 +72,7 @@ pub fn watch_response(
 ) -> Response {
     let (labels, name) = match selection(query) {
         Ok(s) => s,
-        Err(response) => return response,
+        Err(message) => return bad_request(message),
     };
     let since: Option<u64> = query
         .get("resourceVersion")
