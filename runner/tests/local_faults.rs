@@ -301,3 +301,53 @@ async fn refuse_fails_clients_within_milliseconds() {
     );
     h.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_blackhole_cuts_the_focus_servers_own_path_to_mongodb() {
+    let h = Harness::start(&[mongodb("5s"), focus_server()]).await;
+    let (focus, client) = (h.env.focus_url(), http());
+    let configure = |task: String| {
+        let request = client
+            .post(format!("{focus}/configure?task_id={task}"))
+            .json(&historic_configure());
+        async move {
+            let started = Instant::now();
+            let response = request.send().await.expect("the Focus Server answers");
+            (response.status().as_u16(), started.elapsed())
+        }
+    };
+    eventually(
+        "a configure to succeed before the block",
+        PATIENCE,
+        || async { configure("before".into()).await.0 == 200 },
+    )
+    .await;
+
+    h.env
+        .block_network("mongodb", BlockMode::Blackhole)
+        .await
+        .unwrap();
+    let mut answers = Vec::new();
+    while answers.last().is_none_or(|(status, _)| *status != 503) {
+        assert!(
+            answers.len() < 20,
+            "the block did not reach the Focus Server: {answers:?}"
+        );
+        answers.push(configure(format!("blocked-{}", answers.len())).await);
+    }
+    println!("configure answers under blackhole (status, latency): {answers:?}");
+    assert!(
+        answers
+            .iter()
+            .all(|(_, took)| *took < Duration::from_secs(5)),
+        "{answers:?}"
+    );
+
+    h.env.unblock_network("mongodb").await.unwrap();
+    let back = eventually("a 200 after the unblock", PATIENCE, || async {
+        configure("after".into()).await.0 == 200
+    })
+    .await;
+    println!("Focus Server serving again {back:?} after the unblock");
+    h.stop().await;
+}
