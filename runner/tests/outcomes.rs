@@ -94,6 +94,7 @@ fn every_ending_gets_its_junit_outcome_and_the_run_goes_on() {
         &["not-permitted", "payments-db"],
     );
     expect("is_refused_outside_the_allow_list", "passed", "", &[]);
+    expect("is_sandboxed", "passed", "", &[]);
     expect(
         "deletes_a_pod_then_fails",
         "failure",
@@ -129,7 +130,7 @@ fn every_ending_gets_its_junit_outcome_and_the_run_goes_on() {
         "load",
         &["other_world.wasm", "another world", "greet"],
     );
-    assert_eq!(cases.len(), 16, "{cases:#?}");
+    assert_eq!(cases.len(), 17, "{cases:#?}");
 
     let passes = case(&cases, "passes");
     assert_eq!(passes.classname, "runner_fixture");
@@ -166,6 +167,12 @@ fn every_ending_gets_its_junit_outcome_and_the_run_goes_on() {
         printed.system_out.contains("one line on stderr"),
         "stderr is kept"
     );
+    assert!(
+        printed.system_out.contains("characters XML refuses: [red]")
+            && printed.system_out.contains("and in the log: [bold]"),
+        "U+FFFE, U+FFFF, ANSI escapes and control characters are stripped: {:?}",
+        printed.system_out.lines().rev().take(8).collect::<Vec<_>>()
+    );
 
     let failed = case(&cases, "fails_an_assertion");
     assert!(
@@ -185,7 +192,7 @@ fn every_ending_gets_its_junit_outcome_and_the_run_goes_on() {
         ran.stderr
     );
     assert!(
-        ran.stdout.contains("Summary: 16 scenarios")
+        ran.stdout.contains("Summary: 17 scenarios")
             && ran.stdout.contains(&junit.display().to_string()),
         "{}",
         ran.stdout

@@ -188,6 +188,11 @@ fn a_scenario_reaching_outside_the_allow_list_is_an_error_that_names_the_workloa
         case(&cases, "is_refused_outside_the_allow_list").outcome,
         "passed"
     );
+    let sandboxed = case(&cases, "is_sandboxed");
+    assert_eq!(
+        sandboxed.outcome, "passed",
+        "the guest reached a file, a variable or a socket: {sandboxed:#?}"
+    );
     assert!(
         sim.operations().is_empty(),
         "the environment was touched: {:?}",

@@ -79,6 +79,7 @@ pub async fn execute(args: ListArgs) -> anyhow::Result<ExitCode> {
     let files = resolve_paths(&args.paths)?;
     let engine = Engine::new(options)?;
     let plan = load_plan(&engine, &files, &Selection::default()).await;
+    super::run::warn_about_the_cache(&plan);
     let mut broken = 0;
     let mut json = Vec::new();
     for entry in &plan {

@@ -114,6 +114,17 @@ pub(super) fn engine_options(loaded: &LoadedConfig) -> EngineOptions {
     }
 }
 
+/// Says once per component why the compile cache could not be used, if it could not.
+pub(super) fn warn_about_the_cache(plan: &[PlanEntry]) {
+    for entry in plan {
+        if let PlanEntry::Loaded { component, .. } = entry
+            && let Some(warning) = &component.cache_warning
+        {
+            eprintln!("warning: {}: {warning}", component.path.display());
+        }
+    }
+}
+
 /// Fails with the names that exist when the selection picks nothing.
 fn check_selection(plan: &[PlanEntry], args: &RunArgs) -> anyhow::Result<()> {
     let mut any_broken = false;
@@ -160,6 +171,7 @@ pub async fn execute(args: RunArgs) -> anyhow::Result<ExitCode> {
         tags: args.tags.clone(),
     };
     let plan = load_plan(&engine, &files, &selection).await;
+    warn_about_the_cache(&plan);
     check_selection(&plan, &args)?;
     let junit = match &args.junit {
         Some(path) => std::env::current_dir()

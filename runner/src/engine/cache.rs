@@ -13,6 +13,9 @@ use sha2::{Digest, Sha256};
 use wasmtime::Engine;
 use wasmtime::component::Component;
 
+/// How many compiled components the cache keeps.
+pub const MAX_ENTRIES: usize = 64;
+
 /// Where compiled components are kept.
 #[derive(Debug, Clone)]
 pub struct CompileCache {
@@ -114,7 +117,32 @@ impl CompileCache {
         let component =
             unsafe { Component::deserialize(engine, &compiled) }.map_err(|e| format!("{e:#}"))?;
         let warning = self.write(key, &compiled).err();
+        if warning.is_none() {
+            self.prune();
+        }
         Ok((component, warning))
+    }
+
+    /// Keeps the newest [`MAX_ENTRIES`] entries (by modification time) and removes the rest, so
+    /// that a cache outside `target/` does not grow without end.
+    fn prune(&self) {
+        let Ok(entries) = std::fs::read_dir(&self.dir) else {
+            return;
+        };
+        let mut artifacts: Vec<(std::time::SystemTime, PathBuf)> = entries
+            .filter_map(|e| e.ok())
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|e| e == "cwasm"))
+            .filter_map(|p| Some((std::fs::metadata(&p).ok()?.modified().ok()?, p)))
+            .collect();
+        if artifacts.len() <= MAX_ENTRIES {
+            return;
+        }
+        artifacts.sort();
+        for (_, artifact) in &artifacts[..artifacts.len() - MAX_ENTRIES] {
+            let _ = std::fs::remove_file(artifact.with_extension("sha256"));
+            let _ = std::fs::remove_file(artifact);
+        }
     }
 
     fn write(&self, key: &CacheKey, compiled: &[u8]) -> Result<(), String> {

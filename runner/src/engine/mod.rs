@@ -335,6 +335,16 @@ impl<H: GuestHost> ScenarioEngine<H> {
         Ok(metas)
     }
 
+    /// Instantiates `component` in a fresh store and drops it: what each scenario pays before
+    /// its first instruction. For benchmarks.
+    pub async fn instantiate(&self, component: &LoadedComponent<H>, host: H) -> Result<(), Fault> {
+        let control = RunControl::new(self.options.listing_timeout, Interrupt::default());
+        let (result, _run) = self
+            .call(component, host, &control, async |_, _| Ok(()))
+            .await;
+        result
+    }
+
     /// Runs scenario `name` of `component` on a fresh instance, within `control`.
     pub async fn run(
         &self,
