@@ -1,0 +1,219 @@
+//! The suite end to end, through the real runner binary on the local environment:
+//! - against the resilient Focus Server, every scenario passes and the report is valid JUnit;
+//! - the meta-test: against the old, slow database configuration (driver defaults, no gate),
+//!   Ticket #1's scenarios fail with the measured time in the message, and the runner exits 1.
+//!   This proves the suite catches the bug of Ticket #1.
+//!
+//! Both runs use their own copy of `runner.toml` with free service ports, so they run side by side.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use testkit::{ChildGuard, Scratch, free_port, workspace_bin, workspace_root};
+
+/// The scenarios the meta-test expects to fail against the slow configuration: Ticket #1's two
+/// tests (tag p0) and the network block (tag network).
+const SLA_SCENARIOS: [&str; 3] = [
+    "mongodb_scale_down_outage_returns_503_no_orchestration",
+    "focus_server_fast_failover",
+    "mongodb_network_block_returns_503",
+];
+
+/// A copy of the workspace's `runner.toml` in a scratch folder, with free service ports and
+/// extra Focus Server flags. The scratch folder gets a link to the workspace's `.venv`, where
+/// `./scripts/setup` puts SecantusDB, because the runner looks for it beside its configuration.
+fn runner_config(scratch: &Scratch, focus_flags: &str) -> PathBuf {
+    let root = workspace_root();
+    let original = std::fs::read_to_string(root.join("runner.toml")).expect("read runner.toml");
+    let mut config = String::new();
+    for line in original.lines() {
+        let line = match line.trim() {
+            "service_port = 27117" | "service_port = 5000" => {
+                format!("service_port = {}", free_port())
+            }
+            l if l.starts_with("command = \"{exe:focus-server}") => {
+                format!("{}{focus_flags}\"", l.trim_end_matches('"'))
+            }
+            _ => line.to_owned(),
+        };
+        config.push_str(&line);
+        config.push('\n');
+    }
+    assert!(
+        config.matches("service_port = ").count() >= 2,
+        "runner.toml has no service ports to move:\n{config}"
+    );
+    if root.join(".venv").exists() {
+        std::os::unix::fs::symlink(root.join(".venv"), scratch.path.join(".venv"))
+            .expect("link .venv");
+    }
+    let path = scratch.path.join("runner.toml");
+    std::fs::write(&path, config).expect("write runner.toml");
+    path
+}
+
+/// What one run of the runner gave.
+struct SuiteRun {
+    exit_code: Option<i32>,
+    output: String,
+    junit: String,
+    junit_path: PathBuf,
+}
+
+/// Runs `scenario-runner run scenarios/` with `config` and `extra` arguments, at most `limit`.
+fn run_suite(scratch: &Scratch, config: &Path, extra: &[&str], limit: Duration) -> SuiteRun {
+    let junit_path = scratch.path.join("junit.xml");
+    let log = scratch.path.join("runner.log");
+    let mut cmd = Command::new(workspace_bin("scenario-runner"));
+    cmd.current_dir(workspace_root())
+        .env("NO_COLOR", "1")
+        .arg("run")
+        .arg(workspace_root().join("scenarios"))
+        .arg("--config")
+        .arg(config)
+        .arg("--junit")
+        .arg(&junit_path)
+        .args(extra);
+    let mut runner =
+        ChildGuard::spawn("scenario-runner", cmd, Some(&log)).expect("start scenario-runner");
+    let status = runner.wait_timeout(limit);
+    let output = std::fs::read_to_string(&log).unwrap_or_default();
+    let status = status.unwrap_or_else(|| {
+        panic!("the suite did not finish within {limit:?}; its output:\n{output}")
+    });
+    let junit = std::fs::read_to_string(&junit_path).unwrap_or_else(|e| {
+        panic!(
+            "no JUnit report at {}: {e}; output:\n{output}",
+            junit_path.display()
+        )
+    });
+    SuiteRun {
+        exit_code: status.code(),
+        output,
+        junit,
+        junit_path,
+    }
+}
+
+/// Asserts that `../shared/junit/check-junit` accepts the report.
+fn assert_check_junit(report: &Path) {
+    let checker = workspace_root().join("../shared/junit/check-junit");
+    assert!(
+        checker.is_file(),
+        "the JUnit checker is missing at {}",
+        checker.display()
+    );
+    let out = Command::new(&checker)
+        .arg(report)
+        .output()
+        .expect("run check-junit");
+    assert!(
+        out.status.success(),
+        "check-junit rejected {}:\n{}{}",
+        report.display(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// The text of the `<testcase name="NAME" …>` element of `junit`, up to its end tag.
+fn testcase<'a>(junit: &'a str, name: &str) -> &'a str {
+    let start = junit
+        .find(&format!("<testcase name=\"{name}\""))
+        .unwrap_or_else(|| panic!("no testcase {name} in the report:\n{junit}"));
+    let rest = &junit[start..];
+    let end = rest
+        .find("</testcase>")
+        .map_or(rest.len(), |i| i + "</testcase>".len());
+    &rest[..end]
+}
+
+/// The seconds figure in a failure message such as "… answered 503 after 30.01 s, over the 5.00 s limit".
+fn answered_after_seconds(case: &str) -> Option<f64> {
+    let at = case.find("answered ")?;
+    let after = case[at..].find(" after ")? + at + " after ".len();
+    let figure: String = case[after..]
+        .chars()
+        .take_while(|c| c.is_ascii_digit() || *c == '.')
+        .collect();
+    figure.parse().ok()
+}
+
+#[test]
+fn the_whole_suite_passes_against_the_resilient_focus_server() {
+    let scratch = Scratch::new("suite-pass");
+    let config = runner_config(&scratch, "");
+    let run = run_suite(&scratch, &config, &[], Duration::from_secs(300));
+    assert_eq!(
+        run.exit_code,
+        Some(0),
+        "the suite did not pass; its output:\n{}",
+        run.output
+    );
+    assert_check_junit(&run.junit_path);
+    assert_eq!(
+        run.junit.matches("<testcase ").count(),
+        12,
+        "12 scenarios expected:\n{}",
+        run.junit
+    );
+    for bad in ["<failure", "<error", "<skipped"] {
+        assert!(
+            !run.junit.contains(bad),
+            "{bad} in a passing run:\n{}",
+            run.junit
+        );
+    }
+    for name in SLA_SCENARIOS {
+        let case = testcase(&run.junit, name);
+        assert!(
+            case.contains("name=\"response_time_s\""),
+            "{name} did not annotate its response time:\n{case}"
+        );
+    }
+    assert!(
+        testcase(&run.junit, SLA_SCENARIOS[0]).contains("value=\"PZ-13640\""),
+        "the ticket key is missing"
+    );
+}
+
+#[test]
+fn the_suite_fails_against_the_slow_database_configuration_of_ticket_1() {
+    let scratch = Scratch::new("suite-slow");
+    let config = runner_config(&scratch, " --db-timeout 30s --fail-fast off");
+    let run = run_suite(
+        &scratch,
+        &config,
+        &["--tag", "p0", "--tag", "network"],
+        Duration::from_secs(600),
+    );
+    assert_eq!(
+        run.exit_code,
+        Some(1),
+        "the runner must exit 1 when scenarios fail; output:\n{}",
+        run.output
+    );
+    assert_check_junit(&run.junit_path);
+    for name in SLA_SCENARIOS {
+        let case = testcase(&run.junit, name);
+        assert!(
+            case.contains("<failure"),
+            "{name} should fail against the slow configuration:\n{case}"
+        );
+        assert!(
+            !case.contains("<error"),
+            "{name} should be a failure, not an error:\n{case}"
+        );
+        assert!(
+            case.contains("over the 5.00 s limit"),
+            "{name}'s failure should name the limit:\n{case}"
+        );
+        let seconds = answered_after_seconds(case)
+            .unwrap_or_else(|| panic!("no measured time in {name}:\n{case}"));
+        assert!(
+            seconds > 5.0,
+            "{name} failed, but its measured time {seconds} s is within the limit:\n{case}"
+        );
+    }
+}
