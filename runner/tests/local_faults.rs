@@ -195,7 +195,14 @@ async fn a_deleted_pod_is_replaced_after_the_window_under_a_new_name_with_the_da
         "{mongo_log:?}"
     );
     assert!(h.env.deviations().await.unwrap().is_empty());
-    h.stop().await;
+    let scratch = h.stop().await;
+    let run_dir = scratch.path.join("runs/test-run");
+    assert!(
+        !run_dir.join("data").exists(),
+        "the volume outlived the run"
+    );
+    let logs = std::fs::read_dir(run_dir.join("logs")).unwrap().count();
+    assert_eq!(logs, 2, "one log file per pod, kept after the run");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

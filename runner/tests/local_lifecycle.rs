@@ -400,3 +400,46 @@ fn a_panic_leaves_no_orphan() {
         || groups.iter().all(|g| group_members(*g).is_empty()),
     );
 }
+
+/// The scenarios component, built as `run scenarios/` builds it.
+fn scenarios_component() -> PathBuf {
+    let target_dir = workspace_root().join("target").join("scenario-wasm");
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let status = Command::new(cargo)
+        .args([
+            "build",
+            "--release",
+            "--target",
+            "wasm32-wasip2",
+            "--manifest-path",
+        ])
+        .arg(workspace_root().join("scenarios").join("Cargo.toml"))
+        .arg("--target-dir")
+        .arg(&target_dir)
+        .status()
+        .unwrap();
+    assert!(
+        status.success(),
+        "building the scenarios for wasm32-wasip2 failed"
+    );
+    target_dir.join("wasm32-wasip2/release/focus_outage_scenarios.wasm")
+}
+
+#[test]
+fn without_a_mongodb_server_run_says_where_it_looked_and_exits_2() {
+    let component = scenarios_component();
+    let setup = Setup::new(false);
+    let mut command = Command::new(RUNNER);
+    command
+        .arg("run")
+        .arg(&component)
+        .arg("--config")
+        .arg(setup.config())
+        .arg("--junit")
+        .arg(setup.scratch.path.join("junit.xml"))
+        .env("PATH", setup.scratch.path.join("empty-bin"));
+    let (code, stderr) = exit_code_and_stderr(command);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("no MongoDB-wire server found"), "{stderr}");
+    assert!(stderr.contains("./scripts/setup"), "{stderr}");
+}

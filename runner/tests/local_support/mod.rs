@@ -71,10 +71,12 @@ impl Harness {
         mongodb::Client::with_uri_str(uri).await.expect("client")
     }
 
-    /// Stops every pod gracefully.
-    pub async fn stop(self) {
+    /// Stops every pod gracefully; the scratch folder (with the run's logs) stays until the
+    /// returned value is dropped.
+    pub async fn stop(self) -> Scratch {
         use scenario_runner::env::Environment as _;
         self.env.shutdown().await;
+        self.scratch
     }
 }
 

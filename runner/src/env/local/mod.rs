@@ -9,7 +9,7 @@
 //! - a NetworkPolicy that drops: the proxy accepts but never answers, and stalls existing
 //!   connections, so clients time out; `refuse` resets them and refuses new ones instead;
 //! - a PersistentVolume: `{data_dir}` survives pod deletion and scale-down within a run, and is
-//!   held by one pod at a time.
+//!   held by one pod at a time; a graceful shutdown removes it (the logs stay).
 
 mod config;
 mod deployment;
@@ -65,6 +65,8 @@ pub struct LocalEnvironment {
     focus_workload: String,
     deployments: BTreeMap<String, Arc<Deployment>>,
     status_server: Mutex<Option<StatusServer>>,
+    /// `<run_dir>/data`: the volumes, removed after a graceful shutdown (the logs stay).
+    data_dir: std::path::PathBuf,
 }
 
 impl LocalEnvironment {
@@ -136,6 +138,7 @@ impl LocalEnvironment {
             focus_workload: config.focus_workload.clone(),
             deployments,
             status_server: Mutex::new(None),
+            data_dir: ctx.run_dir.join("data"),
         };
         for (name, workload) in &config.workloads {
             env.deployments[name].scale(workload.replicas)?;
@@ -341,5 +344,7 @@ impl Environment for LocalEnvironment {
             .unwrap_or_else(|e| e.into_inner())
             .take();
         futures::future::join_all(self.deployments.values().map(|d| d.shutdown())).await;
+        // Every pod is gone: nothing uses the volumes any more.
+        let _ = tokio::fs::remove_dir_all(&self.data_dir).await;
     }
 }
