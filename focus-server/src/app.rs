@@ -2,8 +2,8 @@
 //! down gracefully (stop the jobs, flush their records while the database answers).
 
 use std::future::Future;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use tokio::net::TcpListener;
@@ -11,7 +11,7 @@ use tokio::sync::watch;
 
 use crate::config::Settings;
 use crate::db::records::{PendingWrite, PendingWrites};
-use crate::db::{recordings, Db, DbError};
+use crate::db::{Db, DbError, recordings};
 use crate::jobs::JobRegistry;
 use crate::metrics::{self, Gauges, Metrics};
 use crate::timefmt::now_epoch_seconds;
@@ -42,7 +42,11 @@ pub type AppState = Arc<App>;
 impl App {
     /// The limits the validation rules use, with the clock read now.
     pub fn limits(&self) -> Limits {
-        Limits { highest_channel: self.settings.channels, prr: self.settings.prr, now: now_epoch_seconds() }
+        Limits {
+            highest_channel: self.settings.channels,
+            prr: self.settings.prr,
+            now: now_epoch_seconds(),
+        }
     }
 
     /// The gauges for `/metrics`.
@@ -91,7 +95,11 @@ pub async fn build(settings: Settings) -> Result<AppState, ServeError> {
 
 /// Serves on `listener` until `shutdown` completes, then stops the jobs and flushes their
 /// records (for at most a few seconds).
-pub async fn serve(app: AppState, listener: TcpListener, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<(), ServeError> {
+pub async fn serve(
+    app: AppState,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), ServeError> {
     let (stop_tx, stop_rx) = watch::channel(false);
     let ping = app.db.spawn_ping(stop_rx.clone());
     let writer = app.pending.spawn_writer(app.db.clone(), stop_rx.clone());
@@ -106,17 +114,22 @@ pub async fn serve(app: AppState, listener: TcpListener, shutdown: impl Future<O
         "focus-server serving"
     );
     let router = crate::api::router(app.clone());
-    axum::serve(listener, router).with_graceful_shutdown(shutdown).await?;
+    axum::serve(listener, router)
+        .with_graceful_shutdown(shutdown)
+        .await?;
     tracing::info!("shutting down: stopping jobs and flushing their records");
     for record in app.jobs.stop_all() {
-        app.pending.push(PendingWrite::Upsert(record));
+        app.pending.push(PendingWrite::upsert(record));
     }
     let deadline = Instant::now() + Duration::from_secs(3);
     while !app.pending.is_empty() && app.db.gate().is_open() && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     if !app.pending.is_empty() {
-        tracing::warn!(pending = app.pending.len(), "job-record writes not flushed at shutdown");
+        tracing::warn!(
+            pending = app.pending.len(),
+            "job-record writes not flushed at shutdown"
+        );
     }
     let _ = stop_tx.send(true);
     let _ = tokio::join!(ping, writer);
@@ -131,7 +144,9 @@ fn spawn_seeding(app: AppState, mut stop: watch::Receiver<bool>) {
         let mut gate = app.db.gate().subscribe();
         loop {
             let next = if app.db.gate().is_open() || !app.settings.fail_fast {
-                match recordings::seed(&app.db, now_epoch_seconds() as i64, app.settings.channels).await {
+                match recordings::seed(&app.db, now_epoch_seconds() as i64, app.settings.channels)
+                    .await
+                {
                     Ok(n) => {
                         app.seeded.store(true, Ordering::Release);
                         tracing::info!(inserted = n, "recordings index seeded");

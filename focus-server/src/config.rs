@@ -20,7 +20,11 @@ use serde::Deserialize;
 
 /// The command line of `focus-server`.
 #[derive(Debug, Clone, Parser, Default)]
-#[command(name = "focus-server", version, about = "The Focus Server: the DAS spectrogram control API")]
+#[command(
+    name = "focus-server",
+    version,
+    about = "The Focus Server: the DAS spectrogram control API"
+)]
 pub struct Cli {
     /// Address to listen on [default: 0.0.0.0:5000].
     #[arg(long, env = "FOCUS_LISTEN")]
@@ -184,10 +188,14 @@ impl Settings {
     pub fn resolve(cli: &Cli) -> Result<Self, ConfigError> {
         let file = match &cli.config {
             Some(path) => {
-                let text = std::fs::read_to_string(path)
-                    .map_err(|source| ConfigError::Read { path: path.clone(), source })?;
-                toml::from_str::<FileSettings>(&text)
-                    .map_err(|e| ConfigError::Parse { path: path.clone(), message: e.to_string() })?
+                let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+                    path: path.clone(),
+                    source,
+                })?;
+                toml::from_str::<FileSettings>(&text).map_err(|e| ConfigError::Parse {
+                    path: path.clone(),
+                    message: e.to_string(),
+                })?
             }
             None => FileSettings::default(),
         };
@@ -197,19 +205,30 @@ impl Settings {
     fn merge(cli: &Cli, file: FileSettings) -> Result<Self, ConfigError> {
         let d = Settings::default();
         let file_timeout = match file.db_timeout {
-            Some(t) => Some(parse_duration(&t).map_err(|message| ConfigError::Invalid { key: "db_timeout", message })?),
+            Some(t) => Some(parse_duration(&t).map_err(|message| ConfigError::Invalid {
+                key: "db_timeout",
+                message,
+            })?),
             None => None,
         };
         let s = Settings {
             listen: cli.listen.or(file.listen).unwrap_or(d.listen),
-            mongo_uri: with_direct_connection(&cli.mongo_uri.clone().or(file.mongo_uri).unwrap_or(d.mongo_uri)),
+            mongo_uri: with_direct_connection(
+                &cli.mongo_uri
+                    .clone()
+                    .or(file.mongo_uri)
+                    .unwrap_or(d.mongo_uri),
+            ),
             prr: cli.prr.or(file.prr).unwrap_or(d.prr),
             channels: cli.channels.or(file.channels).unwrap_or(d.channels),
             seed_recordings: cli.seed_recordings || file.seed_recordings.unwrap_or(false),
             log_format: cli.log_format.or(file.log_format).unwrap_or_default(),
             db_timeout: cli.db_timeout.or(file_timeout).unwrap_or(d.db_timeout),
             fail_fast: cli.fail_fast.or(file.fail_fast).unwrap_or(d.fail_fast),
-            pending_records_max: cli.pending_records_max.or(file.pending_records_max).unwrap_or(d.pending_records_max),
+            pending_records_max: cli
+                .pending_records_max
+                .or(file.pending_records_max)
+                .unwrap_or(d.pending_records_max),
             max_jobs: cli.max_jobs.or(file.max_jobs).unwrap_or(d.max_jobs),
             stream_host: file.stream_host.unwrap_or(d.stream_host),
             stream_base_port: file.stream_base_port.unwrap_or(d.stream_base_port),
@@ -223,16 +242,28 @@ impl Settings {
 
     fn check(&self) -> Result<(), ConfigError> {
         if !(self.prr.is_finite() && self.prr >= 2.0) {
-            return Err(ConfigError::Invalid { key: "prr", message: format!("must be at least 2 Hz, got {}", self.prr) });
+            return Err(ConfigError::Invalid {
+                key: "prr",
+                message: format!("must be at least 2 Hz, got {}", self.prr),
+            });
         }
         if self.channels == 0 {
-            return Err(ConfigError::Invalid { key: "channels", message: "must be at least 1".into() });
+            return Err(ConfigError::Invalid {
+                key: "channels",
+                message: "must be at least 1".into(),
+            });
         }
         if self.db_timeout < Duration::from_millis(100) {
-            return Err(ConfigError::Invalid { key: "db_timeout", message: "must be at least 100ms".into() });
+            return Err(ConfigError::Invalid {
+                key: "db_timeout",
+                message: "must be at least 100ms".into(),
+            });
         }
         if self.max_jobs == 0 || self.pending_records_max == 0 {
-            return Err(ConfigError::Invalid { key: "max_jobs", message: "bounds must be at least 1".into() });
+            return Err(ConfigError::Invalid {
+                key: "max_jobs",
+                message: "bounds must be at least 1".into(),
+            });
         }
         Ok(())
     }
@@ -266,7 +297,11 @@ pub fn with_direct_connection(uri: &str) -> String {
     }
     let rest = uri.split_once("://").map(|(_, r)| r).unwrap_or(uri);
     let sep = if uri.contains('?') {
-        if uri.ends_with('?') || uri.ends_with('&') { "" } else { "&" }
+        if uri.ends_with('?') || uri.ends_with('&') {
+            ""
+        } else {
+            "&"
+        }
     } else if rest.contains('/') {
         "?"
     } else {
@@ -287,7 +322,10 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
     } else {
         (t, 1.0)
     };
-    let value: f64 = num.trim().parse().map_err(|_| format!("{text:?} is not a duration; use e.g. 2s, 500ms, 1m"))?;
+    let value: f64 = num
+        .trim()
+        .parse()
+        .map_err(|_| format!("{text:?} is not a duration; use e.g. 2s, 500ms, 1m"))?;
     if !(value.is_finite() && value >= 0.0) {
         return Err(format!("{text:?} is not a positive duration"));
     }
@@ -312,8 +350,14 @@ mod tests {
             ("mongodb://h:1", "mongodb://h:1/?directConnection=true"),
             ("mongodb://h:1/", "mongodb://h:1/?directConnection=true"),
             ("mongodb://h:1/db", "mongodb://h:1/db?directConnection=true"),
-            ("mongodb://h:1/?w=1", "mongodb://h:1/?w=1&directConnection=true"),
-            ("mongodb://h:1/?directConnection=false", "mongodb://h:1/?directConnection=false"),
+            (
+                "mongodb://h:1/?w=1",
+                "mongodb://h:1/?w=1&directConnection=true",
+            ),
+            (
+                "mongodb://h:1/?directConnection=false",
+                "mongodb://h:1/?directConnection=false",
+            ),
         ];
         for (input, want) in cases {
             assert_eq!(with_direct_connection(input), want, "{input}");
@@ -330,8 +374,17 @@ mod tests {
 
     #[test]
     fn flags_win_over_the_file() {
-        let cli = Cli { prr: Some(1000.0), fail_fast: Some(false), ..Cli::default() };
-        let file = FileSettings { prr: Some(500.0), channels: Some(64), db_timeout: Some("30s".into()), ..FileSettings::default() };
+        let cli = Cli {
+            prr: Some(1000.0),
+            fail_fast: Some(false),
+            ..Cli::default()
+        };
+        let file = FileSettings {
+            prr: Some(500.0),
+            channels: Some(64),
+            db_timeout: Some("30s".into()),
+            ..FileSettings::default()
+        };
         let s = Settings::merge(&cli, file).unwrap();
         assert_eq!(s.prr, 1000.0);
         assert_eq!(s.channels, 64);
@@ -342,8 +395,13 @@ mod tests {
 
     #[test]
     fn bad_values_are_refused_with_the_key() {
-        let cli = Cli { prr: Some(0.0), ..Cli::default() };
-        let err = Settings::merge(&cli, FileSettings::default()).unwrap_err().to_string();
+        let cli = Cli {
+            prr: Some(0.0),
+            ..Cli::default()
+        };
+        let err = Settings::merge(&cli, FileSettings::default())
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("prr"), "{err}");
     }
 }

@@ -45,11 +45,19 @@ pub struct Derived {
 pub fn derive(req: &ConfigureRequest, prr: f64) -> Derived {
     let channels = req.channel_min..=req.channel_max;
     let channel_amount = channels.clone().count();
-    let (channel_to_stream_index, stream_amount): (BTreeMap<String, usize>, usize) = match req.view {
-        ViewType::Multichannel => {
-            (channels.clone().enumerate().map(|(i, c)| (c.to_string(), i)).collect(), channel_amount)
+    let (channel_to_stream_index, stream_amount): (BTreeMap<String, usize>, usize) = match req.view
+    {
+        ViewType::Multichannel => (
+            channels
+                .clone()
+                .enumerate()
+                .map(|(i, c)| (c.to_string(), i))
+                .collect(),
+            channel_amount,
+        ),
+        ViewType::SingleChannel | ViewType::Waterfall => {
+            (channels.map(|c| (c.to_string(), 0)).collect(), 1)
         }
-        ViewType::SingleChannel | ViewType::Waterfall => (channels.map(|c| (c.to_string(), 0)).collect(), 1),
     };
     let (frequencies_list, lines_dt) = match req.view {
         ViewType::Waterfall => (Vec::new(), 1.0 / prr),
@@ -58,7 +66,10 @@ pub fn derive(req: &ConfigureRequest, prr: f64) -> Derived {
             let (fmin, fmax) = req.frequency.unwrap_or((0.0, prr / 2.0));
             let fft_dt = (nfft as f64 / 2.0) / prr;
             let display_dt = req.duration.map(|d| d / req.height as f64).unwrap_or(0.0);
-            (frequency_bins(prr, nfft, fmin, fmax), fft_dt.max(display_dt))
+            (
+                frequency_bins(prr, nfft, fmin, fmax),
+                fft_dt.max(display_dt),
+            )
         }
     };
     Derived {
@@ -102,7 +113,10 @@ mod tests {
 
     #[test]
     fn resolution_is_prr_over_nfft() {
-        let d = derive(&request(ViewType::Multichannel, Some(1024), Some((0.0, 500.0))), 2000.0);
+        let d = derive(
+            &request(ViewType::Multichannel, Some(1024), Some((0.0, 500.0))),
+            2000.0,
+        );
         let df = 2000.0 / 1024.0;
         assert_eq!(d.frequencies_list[1] - d.frequencies_list[0], df);
         assert_eq!(d.frequencies_list.first(), Some(&0.0));
@@ -122,9 +136,15 @@ mod tests {
 
     #[test]
     fn a_narrow_band_still_has_bins_and_never_passes_nyquist() {
-        let d = derive(&request(ViewType::Multichannel, Some(128), Some((20.0, 21.0))), 2000.0);
+        let d = derive(
+            &request(ViewType::Multichannel, Some(128), Some((20.0, 21.0))),
+            2000.0,
+        );
         assert_eq!(d.frequencies_list, vec![15.625, 31.25]);
-        let full = derive(&request(ViewType::Multichannel, Some(128), Some((0.0, 1000.0))), 2000.0);
+        let full = derive(
+            &request(ViewType::Multichannel, Some(128), Some((0.0, 1000.0))),
+            2000.0,
+        );
         assert_eq!(full.frequencies_amount, 65);
         assert_eq!(full.frequencies_list.last(), Some(&1000.0));
     }
@@ -142,7 +162,14 @@ mod tests {
         let mut water = request(ViewType::Waterfall, Some(1), None);
         water.duration = None;
         let water = derive(&water, 2000.0);
-        assert_eq!((water.stream_amount, water.channel_amount, water.frequencies_amount), (1, 3, 0));
+        assert_eq!(
+            (
+                water.stream_amount,
+                water.channel_amount,
+                water.frequencies_amount
+            ),
+            (1, 3, 0)
+        );
         assert_eq!(water.lines_dt, 0.0005);
     }
 

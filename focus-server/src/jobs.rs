@@ -53,7 +53,9 @@ struct Inner {
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum StartError {
     /// All slots are taken.
-    #[error("no free stream slot: {0} jobs are running (--max-jobs); stop one with DELETE /job/{{job_id}}")]
+    #[error(
+        "no free stream slot: {0} jobs are running (--max-jobs); stop one with DELETE /job/{{job_id}}"
+    )]
     NoSlot(usize),
 }
 
@@ -67,7 +69,10 @@ pub struct JobRegistry {
 impl JobRegistry {
     /// An empty registry allowing `max_jobs` at once.
     pub fn new(max_jobs: usize) -> Self {
-        Self { inner: Mutex::new(Inner::default()), max_jobs }
+        Self {
+            inner: Mutex::new(Inner::default()),
+            max_jobs,
+        }
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
@@ -76,9 +81,16 @@ impl JobRegistry {
 
     /// Starts a job for `record` and returns its stream slot, and the record of the job it
     /// replaced (state `replaced`), if any. Must be called inside a tokio runtime.
-    pub fn start(&self, record: JobRecord, body: Value) -> Result<(usize, Option<JobRecord>), StartError> {
+    pub fn start(
+        &self,
+        record: JobRecord,
+        body: Value,
+    ) -> Result<(usize, Option<JobRecord>), StartError> {
         let mut inner = self.lock();
-        let replaced = inner.running.remove(&record.job_id).map(|old| finish(&mut inner, old, "replaced"));
+        let replaced = inner
+            .running
+            .remove(&record.job_id)
+            .map(|old| finish(&mut inner, old, "replaced"));
         let slot = match inner.free_slots.pop() {
             Some(slot) => slot,
             None if inner.next_slot < self.max_jobs => {
@@ -94,7 +106,15 @@ impl JobRegistry {
             let _ = stop_rx.await;
             tracing::debug!(job_id, "stream task ended");
         });
-        inner.running.insert(record.job_id.clone(), RunningJob { record, body, slot, stop: Some(stop_tx) });
+        inner.running.insert(
+            record.job_id.clone(),
+            RunningJob {
+                record,
+                body,
+                slot,
+                stop: Some(stop_tx),
+            },
+        );
         Ok((slot, replaced))
     }
 
@@ -125,8 +145,16 @@ impl JobRegistry {
             .filter(|j| task_id.is_none_or(|t| j.record.task_id == t))
             .map(|j| summary(&j.record, "running"))
             .collect();
-        running.sort_by(|a, b| a.created_at.cmp(&b.created_at).then_with(|| a.job_id.cmp(&b.job_id)));
-        let finished = inner.finished.iter().filter(|j| task_id.is_none_or(|t| j.task_id == t)).cloned();
+        running.sort_by(|a, b| {
+            a.created_at
+                .cmp(&b.created_at)
+                .then_with(|| a.job_id.cmp(&b.job_id))
+        });
+        let finished = inner
+            .finished
+            .iter()
+            .filter(|j| task_id.is_none_or(|t| j.task_id == t))
+            .cloned();
         finished.chain(running).collect()
     }
 
@@ -139,7 +167,9 @@ impl JobRegistry {
     pub fn stop_all(&self) -> Vec<JobRecord> {
         let mut inner = self.lock();
         let jobs: Vec<RunningJob> = inner.running.drain().map(|(_, job)| job).collect();
-        jobs.into_iter().map(|job| finish(&mut inner, job, "stopped")).collect()
+        jobs.into_iter()
+            .map(|job| finish(&mut inner, job, "stopped"))
+            .collect()
     }
 }
 
@@ -194,12 +224,21 @@ mod tests {
         let reg = JobRegistry::new(2);
         assert_eq!(reg.start(record("a", "t"), Value::Null).unwrap().0, 0);
         assert_eq!(reg.start(record("b", "t"), Value::Null).unwrap().0, 1);
-        assert!(matches!(reg.start(record("c", "t"), Value::Null), Err(StartError::NoSlot(2))));
+        assert!(matches!(
+            reg.start(record("c", "t"), Value::Null),
+            Err(StartError::NoSlot(2))
+        ));
         assert_eq!(reg.stop("a").unwrap().state, "stopped");
         assert_eq!(reg.start(record("c", "u"), Value::Null).unwrap().0, 0);
         assert_eq!(reg.running(), 2);
         assert_eq!(reg.list(Some("u")).len(), 1);
-        assert_eq!(reg.list(Some("t")).iter().map(|j| j.state.as_str()).collect::<Vec<_>>(), ["stopped", "running"]);
+        assert_eq!(
+            reg.list(Some("t"))
+                .iter()
+                .map(|j| j.state.as_str())
+                .collect::<Vec<_>>(),
+            ["stopped", "running"]
+        );
     }
 
     #[tokio::test]

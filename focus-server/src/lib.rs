@@ -23,5 +23,5 @@ pub mod telemetry;
 pub mod timefmt;
 pub mod validation;
 
-pub use app::{build, serve, App, AppState, ServeError};
+pub use app::{App, AppState, ServeError, build, serve};
 pub use config::{Cli, Settings};

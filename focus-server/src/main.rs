@@ -2,17 +2,25 @@
 
 use anyhow::Context;
 use clap::Parser;
-use focus_server::{telemetry, Cli, Settings};
+use focus_server::{Cli, Settings, telemetry};
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let settings = Settings::resolve(&cli)?;
     telemetry::init(settings.log_format);
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the tokio runtime")?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the tokio runtime")?;
     runtime.block_on(async move {
         let listener = tokio::net::TcpListener::bind(settings.listen)
             .await
-            .with_context(|| format!("cannot listen on {}; pass --listen ADDR or set FOCUS_LISTEN", settings.listen))?;
+            .with_context(|| {
+                format!(
+                    "cannot listen on {}; pass --listen ADDR or set FOCUS_LISTEN",
+                    settings.listen
+                )
+            })?;
         let app = focus_server::build(settings).await?;
         focus_server::serve(app, listener, shutdown_signal()).await?;
         tracing::info!("focus-server stopped");
@@ -21,7 +29,7 @@ fn main() -> anyhow::Result<()> {
 }
 
 async fn shutdown_signal() {
-    use tokio::signal::unix::{signal, SignalKind};
+    use tokio::signal::unix::{SignalKind, signal};
     let mut term = match signal(SignalKind::terminate()) {
         Ok(s) => s,
         Err(e) => {

@@ -8,7 +8,9 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 /// Upper bounds of the latency histogram buckets, seconds.
-pub const BUCKETS: [f64; 14] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0];
+pub const BUCKETS: [f64; 14] = [
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
+];
 
 #[derive(Debug, Default, Clone)]
 struct Histogram {
@@ -74,7 +76,11 @@ impl Metrics {
         out.push_str("# HELP focus_http_requests_total HTTP requests by route and status.\n");
         out.push_str("# TYPE focus_http_requests_total counter\n");
         for ((route, status), n) in &s.requests {
-            let _ = writeln!(out, "focus_http_requests_total{{route=\"{}\",status=\"{status}\"}} {n}", escape(route));
+            let _ = writeln!(
+                out,
+                "focus_http_requests_total{{route=\"{}\",status=\"{status}\"}} {n}",
+                escape(route)
+            );
         }
         out.push_str("# HELP focus_http_request_duration_seconds HTTP request latency by route.\n");
         out.push_str("# TYPE focus_http_request_duration_seconds histogram\n");
@@ -83,36 +89,93 @@ impl Metrics {
             let mut cumulative = 0;
             for (bound, n) in BUCKETS.iter().zip(h.counts) {
                 cumulative += n;
-                let _ = writeln!(out, "focus_http_request_duration_seconds_bucket{{route=\"{route}\",le=\"{bound}\"}} {cumulative}");
+                let _ = writeln!(
+                    out,
+                    "focus_http_request_duration_seconds_bucket{{route=\"{route}\",le=\"{bound}\"}} {cumulative}"
+                );
             }
-            let _ = writeln!(out, "focus_http_request_duration_seconds_bucket{{route=\"{route}\",le=\"+Inf\"}} {}", h.count);
-            let _ = writeln!(out, "focus_http_request_duration_seconds_sum{{route=\"{route}\"}} {}", h.sum);
-            let _ = writeln!(out, "focus_http_request_duration_seconds_count{{route=\"{route}\"}} {}", h.count);
+            let _ = writeln!(
+                out,
+                "focus_http_request_duration_seconds_bucket{{route=\"{route}\",le=\"+Inf\"}} {}",
+                h.count
+            );
+            let _ = writeln!(
+                out,
+                "focus_http_request_duration_seconds_sum{{route=\"{route}\"}} {}",
+                h.sum
+            );
+            let _ = writeln!(
+                out,
+                "focus_http_request_duration_seconds_count{{route=\"{route}\"}} {}",
+                h.count
+            );
         }
         drop(s);
         let gauges: [(&str, &str, &str, String); 6] = [
-            ("focus_db_up", "gauge", "1 when the database gate is open (MongoDB reachable).", u8::from(g.db_up).to_string()),
-            ("focus_db_gate_closes_total", "counter", "Times the database gate closed.", g.gate_closes.to_string()),
-            ("focus_jobs_running", "gauge", "Orchestrated jobs running.", g.jobs_running.to_string()),
-            ("focus_pending_writes", "gauge", "Job-record writes waiting for the database.", g.pending_writes.to_string()),
-            ("focus_pending_writes_dropped_total", "counter", "Job-record writes dropped: the queue was full.", g.pending_dropped.to_string()),
-            ("process_resident_memory_bytes", "gauge", "Resident memory size in bytes.", g.resident_bytes.to_string()),
+            (
+                "focus_db_up",
+                "gauge",
+                "1 when the database gate is open (MongoDB reachable).",
+                u8::from(g.db_up).to_string(),
+            ),
+            (
+                "focus_db_gate_closes_total",
+                "counter",
+                "Times the database gate closed.",
+                g.gate_closes.to_string(),
+            ),
+            (
+                "focus_jobs_running",
+                "gauge",
+                "Orchestrated jobs running.",
+                g.jobs_running.to_string(),
+            ),
+            (
+                "focus_pending_writes",
+                "gauge",
+                "Job-record writes waiting for the database.",
+                g.pending_writes.to_string(),
+            ),
+            (
+                "focus_pending_writes_dropped_total",
+                "counter",
+                "Job-record writes dropped: the queue was full.",
+                g.pending_dropped.to_string(),
+            ),
+            (
+                "process_resident_memory_bytes",
+                "gauge",
+                "Resident memory size in bytes.",
+                g.resident_bytes.to_string(),
+            ),
         ];
         for (name, kind, help, value) in gauges {
-            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}");
+            let _ = writeln!(
+                out,
+                "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}"
+            );
         }
         out
     }
 }
 
 fn escape(label: &str) -> String {
-    label.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
+    label
+        .replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
 }
 
 /// Resident memory of this process in bytes, from `/proc/self/statm` (0 where unavailable).
 pub fn resident_bytes() -> u64 {
-    let Ok(text) = std::fs::read_to_string("/proc/self/statm") else { return 0 };
-    let pages: u64 = text.split_whitespace().nth(1).and_then(|p| p.parse().ok()).unwrap_or(0);
+    let Ok(text) = std::fs::read_to_string("/proc/self/statm") else {
+        return 0;
+    };
+    let pages: u64 = text
+        .split_whitespace()
+        .nth(1)
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(0);
     // SAFETY: sysconf has no preconditions.
     let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
     pages * u64::try_from(page).unwrap_or(4096)
@@ -128,11 +191,25 @@ mod tests {
         m.observe("/configure", 503, Duration::from_millis(2));
         m.observe("/configure", 503, Duration::from_millis(40));
         m.observe("/ack", 200, Duration::from_micros(50));
-        let text = m.render(&Gauges { db_up: false, jobs_running: 3, resident_bytes: 42, ..Gauges::default() });
-        assert!(text.contains("focus_http_requests_total{route=\"/configure\",status=\"503\"} 2\n"), "{text}");
-        assert!(text.contains("focus_http_request_duration_seconds_bucket{route=\"/configure\",le=\"0.0025\"} 1\n"));
-        assert!(text.contains("focus_http_request_duration_seconds_bucket{route=\"/configure\",le=\"0.05\"} 2\n"));
-        assert!(text.contains("focus_http_request_duration_seconds_count{route=\"/configure\"} 2\n"));
+        let text = m.render(&Gauges {
+            db_up: false,
+            jobs_running: 3,
+            resident_bytes: 42,
+            ..Gauges::default()
+        });
+        assert!(
+            text.contains("focus_http_requests_total{route=\"/configure\",status=\"503\"} 2\n"),
+            "{text}"
+        );
+        assert!(text.contains(
+            "focus_http_request_duration_seconds_bucket{route=\"/configure\",le=\"0.0025\"} 1\n"
+        ));
+        assert!(text.contains(
+            "focus_http_request_duration_seconds_bucket{route=\"/configure\",le=\"0.05\"} 2\n"
+        ));
+        assert!(
+            text.contains("focus_http_request_duration_seconds_count{route=\"/configure\"} 2\n")
+        );
         assert!(text.contains("focus_db_up 0\n"));
         assert!(text.contains("focus_jobs_running 3\n"));
         assert!(text.contains("process_resident_memory_bytes 42\n"));

@@ -6,7 +6,10 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 /// Seconds since the Unix epoch, now.
 pub fn now_epoch_seconds() -> f64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or(0.0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or(0.0)
 }
 
 /// Days since 1970-01-01 of the civil date `y-m-d`.
@@ -39,7 +42,12 @@ pub fn rfc3339(epoch_seconds: i64) -> String {
     let days = epoch_seconds.div_euclid(86_400);
     let secs = epoch_seconds.rem_euclid(86_400);
     let (y, m, d) = civil_from_days(days);
-    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z", secs / 3600, secs / 60 % 60, secs % 60)
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        secs / 3600,
+        secs / 60 % 60,
+        secs % 60
+    )
 }
 
 /// Parses a legacy `yymmddHHMMSS` string (UTC, years 2000–2099) into epoch seconds. The error
@@ -55,7 +63,20 @@ pub fn parse_yymmddhhmmss(text: &str) -> Result<i64, String> {
         return Err(format!("month {mo:02} does not exist"));
     }
     let leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
-    let month_days = [31, if leap { 29 } else { 28 }, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+    let month_days = [
+        31,
+        if leap { 29 } else { 28 },
+        31,
+        30,
+        31,
+        30,
+        31,
+        31,
+        30,
+        31,
+        30,
+        31,
+    ];
     if dd == 0 || dd > month_days[mo as usize - 1] {
         return Err(format!("day {dd:02} does not exist in month {mo:02}"));
     }
@@ -88,9 +109,20 @@ mod tests {
     fn legacy_strings_parse() {
         assert_eq!(parse_yymmddhhmmss("250101000000"), Ok(1_735_689_600));
         assert_eq!(parse_yymmddhhmmss("250101001000"), Ok(1_735_690_200));
-        assert_eq!(parse_yymmddhhmmss("240229120000").map(rfc3339), Ok("2024-02-29T12:00:00Z".into()));
-        assert!(parse_yymmddhhmmss("250229000000").unwrap_err().contains("day 29"));
-        assert!(parse_yymmddhhmmss("251301000000").unwrap_err().contains("month 13"));
+        assert_eq!(
+            parse_yymmddhhmmss("240229120000").map(rfc3339),
+            Ok("2024-02-29T12:00:00Z".into())
+        );
+        assert!(
+            parse_yymmddhhmmss("250229000000")
+                .unwrap_err()
+                .contains("day 29")
+        );
+        assert!(
+            parse_yymmddhhmmss("251301000000")
+                .unwrap_err()
+                .contains("month 13")
+        );
         assert!(parse_yymmddhhmmss("2501010000").is_err());
         assert!(parse_yymmddhhmmss("25010100000x").is_err());
         assert!(parse_yymmddhhmmss("250101246000").is_err());

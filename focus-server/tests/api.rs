@@ -3,8 +3,8 @@
 
 mod support;
 
-use serde_json::{json, Value};
-use support::{live_body, records_of_task, shared_stack, TICKET_BODY};
+use serde_json::{Value, json};
+use support::{TICKET_BODY, live_body, records_of_task, shared_stack};
 use testkit::wait_until;
 
 use std::time::Duration;
@@ -19,7 +19,10 @@ fn ack_answers_an_empty_object_and_refuses_other_methods() {
         assert_eq!((r.status, r.json()), (200, json!({})));
         let r = s.post(&format!("{p}/ack"), "{}");
         assert_eq!(r.status, 405, "{}", r.body);
-        assert_eq!(r.json()["error"], format!("method POST is not allowed on {p}/ack"));
+        assert_eq!(
+            r.json()["error"],
+            format!("method POST is not allowed on {p}/ack")
+        );
     }
 }
 
@@ -28,11 +31,22 @@ fn static_metadata_comes_from_configuration() {
     let s = &shared_stack().server;
     for p in PREFIXES {
         let r = s.get(&format!("{p}/channels")).unwrap();
-        assert_eq!((r.status, r.json()), (200, json!({"lowest_channel": 1, "highest_channel": 2222})));
+        assert_eq!(
+            (r.status, r.json()),
+            (200, json!({"lowest_channel": 1, "highest_channel": 2222}))
+        );
         let meta = s.get(&format!("{p}/live_metadata")).unwrap().json();
         assert_eq!(meta["prr"], 2000.0);
         assert_eq!(meta["number_of_channels"], 2222);
-        for key in ["dx", "fiber_start_meters", "fiber_length_meters", "sw_version", "fiber_description", "num_samples_per_trace", "dtype"] {
+        for key in [
+            "dx",
+            "fiber_start_meters",
+            "fiber_length_meters",
+            "sw_version",
+            "fiber_description",
+            "num_samples_per_trace",
+            "dtype",
+        ] {
             assert!(meta.get(key).is_some(), "live_metadata lacks {key}: {meta}");
         }
     }
@@ -49,14 +63,26 @@ fn the_tickets_exact_curl_gets_200() {
     assert_eq!(b["view_type"], "0");
     assert_eq!(b["channel_amount"], 3);
     assert_eq!(b["stream_amount"], 3);
-    assert_eq!(b["channel_to_stream_index"], json!({"1": 0, "2": 1, "3": 2}));
+    assert_eq!(
+        b["channel_to_stream_index"],
+        json!({"1": 0, "2": 1, "3": 2})
+    );
     assert_eq!(b["frequencies_list"][1], 2000.0 / 1024.0);
     assert_eq!(b["frequencies_amount"], 257);
     assert_eq!(b["lines_dt"], 0.256);
-    assert!(b["stream_port"].is_u64() && b["stream_url"].is_string(), "{b}");
+    assert!(
+        b["stream_port"].is_u64() && b["stream_url"].is_string(),
+        "{b}"
+    );
     // The record is in MongoDB, acknowledged before the job started.
     let records = records_of_task(&stack.mongo.uri(), "test_task");
-    assert!(records.iter().any(|r| r["kind"] == "historic" && r["window"] == json!([1_735_689_600.0, 1_735_690_200.0])), "{records:?}");
+    assert!(
+        records
+            .iter()
+            .any(|r| r["kind"] == "historic"
+                && r["window"] == json!([1_735_689_600.0, 1_735_690_200.0])),
+        "{records:?}"
+    );
 }
 
 #[test]
@@ -70,25 +96,54 @@ fn configure_starts_a_job_that_jobs_metadata_and_delete_see() {
         let job_id = r.json()["job_id"].as_str().unwrap().to_owned();
         let jobs = s.jobs_of(&task);
         assert_eq!(jobs.len(), 1, "{jobs:?}");
-        assert_eq!((jobs[0]["job_id"].as_str(), jobs[0]["state"].as_str(), jobs[0]["view_type"].as_str()), (Some(&*job_id), Some("running"), Some("0")));
+        assert_eq!(
+            (
+                jobs[0]["job_id"].as_str(),
+                jobs[0]["state"].as_str(),
+                jobs[0]["view_type"].as_str()
+            ),
+            (Some(&*job_id), Some("running"), Some("0"))
+        );
         assert!(jobs[0]["created_at"].as_str().unwrap().ends_with('Z'));
         let meta = s.get(&format!("{p}/metadata/{job_id}")).unwrap();
         assert_eq!(meta.status, 200);
-        assert_eq!(meta.json(), serde_json::from_str::<Value>(&live_body()).unwrap());
+        assert_eq!(
+            meta.json(),
+            serde_json::from_str::<Value>(&live_body()).unwrap()
+        );
         // The live record reaches MongoDB through the pending queue.
-        wait_until("the live record in MongoDB", Duration::from_secs(10), || {
-            records_of_task(&stack.mongo.uri(), &task).iter().any(|r| r["job_id"] == job_id.as_str())
-        });
-        let del = s.request("DELETE", &format!("{p}/job/{job_id}"), None).unwrap();
+        wait_until(
+            "the live record in MongoDB",
+            Duration::from_secs(10),
+            || {
+                records_of_task(&stack.mongo.uri(), &task)
+                    .iter()
+                    .any(|r| r["job_id"] == job_id.as_str())
+            },
+        );
+        let del = s
+            .request("DELETE", &format!("{p}/job/{job_id}"), None)
+            .unwrap();
         assert_eq!(del.status, 200, "{}", del.body);
         assert_eq!(s.jobs_of(&task)[0]["state"], "stopped");
         let gone = s.get(&format!("{p}/metadata/{job_id}")).unwrap();
-        assert_eq!((gone.status, gone.json()["error"].as_str()), (404, Some("Invalid job_id")));
-        let again = s.request("DELETE", &format!("{p}/job/{job_id}"), None).unwrap();
+        assert_eq!(
+            (gone.status, gone.json()["error"].as_str()),
+            (404, Some("Invalid job_id"))
+        );
+        let again = s
+            .request("DELETE", &format!("{p}/job/{job_id}"), None)
+            .unwrap();
         assert_eq!(again.status, 404);
-        wait_until("the stopped state in MongoDB", Duration::from_secs(10), || {
-            records_of_task(&stack.mongo.uri(), &task).iter().any(|r| r["state"] == "stopped")
-        });
+        wait_until(
+            "the stopped state in MongoDB",
+            Duration::from_secs(10),
+            || {
+                records_of_task(&stack.mongo.uri(), &task)
+                    .iter()
+                    .any(|r| r["state"] == "stopped")
+            },
+        );
     }
 }
 
@@ -99,7 +154,12 @@ fn without_task_id_the_task_is_the_job() {
     let job_id = r.json()["job_id"].as_str().unwrap().to_owned();
     assert_eq!(s.jobs_of(&job_id)[0]["task_id"], job_id.as_str());
     let all = s.get("/jobs").unwrap().json();
-    assert!(all.as_array().unwrap().iter().any(|j| j["job_id"] == job_id.as_str()));
+    assert!(
+        all.as_array()
+            .unwrap()
+            .iter()
+            .any(|j| j["job_id"] == job_id.as_str())
+    );
 }
 
 #[test]
@@ -120,13 +180,30 @@ fn historic_configure_without_recordings_is_404() {
 fn recordings_in_time_range_lists_spans() {
     let s = &shared_stack().server;
     for p in PREFIXES {
-        let r = s.post(&format!("{p}/recordings_in_time_range"), r#"{"start_time": 1735689600, "end_time": 1735690200}"#);
-        assert_eq!((r.status, r.json()), (200, json!([[1_735_689_600i64, 1_735_690_200i64]])), "{}", r.body);
-        let empty = s.post(&format!("{p}/recordings_in_time_range"), r#"{"start_time": 1717200000, "end_time": 1717200600}"#);
+        let r = s.post(
+            &format!("{p}/recordings_in_time_range"),
+            r#"{"start_time": 1735689600, "end_time": 1735690200}"#,
+        );
+        assert_eq!(
+            (r.status, r.json()),
+            (200, json!([[1_735_689_600i64, 1_735_690_200i64]])),
+            "{}",
+            r.body
+        );
+        let empty = s.post(
+            &format!("{p}/recordings_in_time_range"),
+            r#"{"start_time": 1717200000, "end_time": 1717200600}"#,
+        );
         assert_eq!((empty.status, empty.json()), (200, json!([])));
-        let bad = s.post(&format!("{p}/recordings_in_time_range"), r#"{"start_time": 20, "end_time": 10}"#);
+        let bad = s.post(
+            &format!("{p}/recordings_in_time_range"),
+            r#"{"start_time": 20, "end_time": 10}"#,
+        );
         assert_eq!(bad.status, 400);
-        assert_eq!(bad.json()["error"], "end_time: must be after start_time, got start_time=20 end_time=10");
+        assert_eq!(
+            bad.json()["error"],
+            "end_time: must be after start_time, got start_time=20 end_time=10"
+        );
     }
 }
 
@@ -141,24 +218,80 @@ fn every_validation_rule_answers_its_status_and_text() {
         b
     };
     let table = [
-        (json!({"channels": {"min": 1, "max": 2}, "view_type": 0}), 422, "displayInfo.height: field required"),
-        (set("view_type", json!("9")), 422, "view_type: must be \"0\" (multichannel), \"1\" (single-channel) or \"2\" (waterfall), got \"9\""),
-        (set("channels", json!({"min": "1", "max": 2})), 422, "channels.min: expected an integer, got a string"),
-        (set("channels", json!({"min": 0, "max": 2})), 400, "channels.min: must be at least 1, got 0"),
-        (set("channels", json!({"min": 1, "max": 2223})), 400, "channels.max: must be at most 2222 (the highest channel), got 2223"),
-        (set("view_type", json!(1)), 400, "channels: single-channel view (view_type 1) needs min == max, got min=1 max=8"),
-        (set("nfftSelection", json!(100)), 400, "nfftSelection: must be a power of two from 128 to 65536, got 100"),
-        (set("view_type", json!("2")), 400, "nfftSelection: waterfall view (view_type 2) takes nfftSelection 1 or none, got 1024"),
-        (set("frequencyRange", json!({"min": 0, "max": 1001})), 400, "frequencyRange.max: must be at most 1000 (Nyquist, PRR/2), got 1001"),
-        (set("frequencyRange", json!({"min": 5, "max": 5.5})), 400, "frequencyRange: max must exceed min by at least 1 Hz, got min=5 max=5.5"),
-        (set("displayInfo", json!({"height": 0})), 400, "displayInfo.height: must be from 1 to 10000, got 0"),
-        (set("displayTimeAxisDuration", json!(-1)), 400, "displayTimeAxisDuration: must be greater than 0, got -1"),
-        (set("start_time", json!(1_735_689_600)), 400, "end_time: give both start_time and end_time (historic) or neither (live), got only start_time"),
+        (
+            json!({"channels": {"min": 1, "max": 2}, "view_type": 0}),
+            422,
+            "displayInfo.height: field required",
+        ),
+        (
+            set("view_type", json!("9")),
+            422,
+            "view_type: must be \"0\" (multichannel), \"1\" (single-channel) or \"2\" (waterfall), got \"9\"",
+        ),
+        (
+            set("channels", json!({"min": "1", "max": 2})),
+            422,
+            "channels.min: expected an integer, got a string",
+        ),
+        (
+            set("channels", json!({"min": 0, "max": 2})),
+            400,
+            "channels.min: must be at least 1, got 0",
+        ),
+        (
+            set("channels", json!({"min": 1, "max": 2223})),
+            400,
+            "channels.max: must be at most 2222 (the highest channel), got 2223",
+        ),
+        (
+            set("view_type", json!(1)),
+            400,
+            "channels: single-channel view (view_type 1) needs min == max, got min=1 max=8",
+        ),
+        (
+            set("nfftSelection", json!(100)),
+            400,
+            "nfftSelection: must be a power of two from 128 to 65536, got 100",
+        ),
+        (
+            set("view_type", json!("2")),
+            400,
+            "nfftSelection: waterfall view (view_type 2) takes nfftSelection 1 or none, got 1024",
+        ),
+        (
+            set("frequencyRange", json!({"min": 0, "max": 1001})),
+            400,
+            "frequencyRange.max: must be at most 1000 (Nyquist, PRR/2), got 1001",
+        ),
+        (
+            set("frequencyRange", json!({"min": 5, "max": 5.5})),
+            400,
+            "frequencyRange: max must exceed min by at least 1 Hz, got min=5 max=5.5",
+        ),
+        (
+            set("displayInfo", json!({"height": 0})),
+            400,
+            "displayInfo.height: must be from 1 to 10000, got 0",
+        ),
+        (
+            set("displayTimeAxisDuration", json!(-1)),
+            400,
+            "displayTimeAxisDuration: must be greater than 0, got -1",
+        ),
+        (
+            set("start_time", json!(1_735_689_600)),
+            400,
+            "end_time: give both start_time and end_time (historic) or neither (live), got only start_time",
+        ),
     ];
     for p in PREFIXES {
         for (body, status, text) in &table {
             let r = s.post(&format!("{p}/configure"), &body.to_string());
-            assert_eq!((r.status, r.json()["error"].as_str()), (*status, Some(*text)), "body {body}");
+            assert_eq!(
+                (r.status, r.json()["error"].as_str()),
+                (*status, Some(*text)),
+                "body {body}"
+            );
             assert!(r.json()["detail"].is_array());
         }
         let r = s.post(&format!("{p}/configure"), "{oops");
@@ -186,10 +319,17 @@ fn health_ready_and_metrics_report_the_database_and_requests() {
         "focus_jobs_running ",
         "process_resident_memory_bytes ",
     ] {
-        assert!(m.body.contains(needle), "metrics lack {needle}:\n{}", m.body);
+        assert!(
+            m.body.contains(needle),
+            "metrics lack {needle}:\n{}",
+            m.body
+        );
     }
     let unknown = s.get("/nope").unwrap();
-    assert_eq!((unknown.status, unknown.json()["error"].as_str()), (404, Some("no route for GET /nope")));
+    assert_eq!(
+        (unknown.status, unknown.json()["error"].as_str()),
+        (404, Some("no route for GET /nope"))
+    );
 }
 
 #[test]
@@ -199,7 +339,11 @@ fn the_legacy_form_replaces_the_running_job_of_its_task() {
     assert_eq!(first.status, 200, "{}", first.body);
     let second = s.post("/focus-server/config/replace_me", TICKET_BODY);
     assert_eq!(second.status, 200, "{}", second.body);
-    let states: Vec<String> = s.jobs_of("replace_me").iter().map(|j| j["state"].as_str().unwrap().to_owned()).collect();
+    let states: Vec<String> = s
+        .jobs_of("replace_me")
+        .iter()
+        .map(|j| j["state"].as_str().unwrap().to_owned())
+        .collect();
     assert_eq!(states, ["replaced", "running"]);
 }
 
@@ -209,7 +353,9 @@ fn sigterm_stops_the_server_gracefully() {
     let mut server = support::FocusServer::start(&stack.mongo.uri(), &[]);
     let r = server.post("/configure?task_id=graceful", &live_body());
     assert_eq!(r.status, 200);
-    let status = server.terminate(Duration::from_secs(10)).expect("exits within 10 s of SIGTERM");
+    let status = server
+        .terminate(Duration::from_secs(10))
+        .expect("exits within 10 s of SIGTERM");
     assert!(status.success(), "{status:?}\n{}", server.log_text());
     // Its job's final state was flushed to MongoDB.
     let records = records_of_task(&stack.mongo.uri(), "graceful");
@@ -222,11 +368,22 @@ fn json_logs_and_a_toml_file_are_honoured() {
     let stack = shared_stack();
     let dir = testkit::Scratch::new("focus-config");
     let file = dir.path.join("focus.toml");
-    std::fs::write(&file, "channels = 64\nprr = 1000.0\nlog_format = \"json\"\n").unwrap();
-    let server = support::FocusServer::start(&stack.mongo.uri(), &["--config", file.to_str().unwrap()]);
-    assert_eq!(server.get("/channels").unwrap().json()["highest_channel"], 64);
+    std::fs::write(
+        &file,
+        "channels = 64\nprr = 1000.0\nlog_format = \"json\"\n",
+    )
+    .unwrap();
+    let server =
+        support::FocusServer::start(&stack.mongo.uri(), &["--config", file.to_str().unwrap()]);
+    assert_eq!(
+        server.get("/channels").unwrap().json()["highest_channel"],
+        64
+    );
     assert_eq!(server.get("/live_metadata").unwrap().json()["prr"], 1000.0);
     let log = server.log_text();
     let first = log.lines().next().unwrap_or_default();
-    assert!(serde_json::from_str::<Value>(first).is_ok(), "not a JSON log line: {first}");
+    assert!(
+        serde_json::from_str::<Value>(first).is_ok(),
+        "not a JSON log line: {first}"
+    );
 }

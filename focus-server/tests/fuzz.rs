@@ -6,7 +6,7 @@ mod support;
 
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value, json};
 use support::shared_stack;
 
 /// Any JSON scalar, with a bias to the interesting edges.
@@ -18,7 +18,10 @@ fn scalar() -> impl Strategy<Value = Value> {
         any::<i64>().prop_map(Value::from),
         any::<u64>().prop_map(Value::from),
         (-1.0e3f64..1.0e4).prop_map(Value::from),
-        prop::sample::select(vec![0i64, 1, 2, 3, 127, 128, 1024, 65536, 131072, 2222, 2223]).prop_map(Value::from),
+        prop::sample::select(vec![
+            0i64, 1, 2, 3, 127, 128, 1024, 65536, 131072, 2222, 2223
+        ])
+        .prop_map(Value::from),
         "[0-9]{0,13}".prop_map(Value::from),
         ".{0,8}".prop_map(Value::from),
     ]
@@ -40,20 +43,30 @@ fn mostly<S: Strategy<Value = Value> + 'static>(valid: S) -> BoxedStrategy<Value
 }
 
 fn now() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
 }
 
 /// `(start_time, end_time)`: mostly live (null), often a seeded historic window, sometimes odd.
 fn window(legacy: bool) -> BoxedStrategy<(Value, Value)> {
     let now = now();
     let historic = if legacy {
-        prop::sample::select(vec![("250101000000", "250101001000"), ("250101000500", "250101000600"), ("250101001000", "250101000000")])
-            .prop_map(|(a, b)| (Value::from(a), Value::from(b)))
-            .boxed()
+        prop::sample::select(vec![
+            ("250101000000", "250101001000"),
+            ("250101000500", "250101000600"),
+            ("250101001000", "250101000000"),
+        ])
+        .prop_map(|(a, b)| (Value::from(a), Value::from(b)))
+        .boxed()
     } else {
         prop_oneof![
             Just((Value::from(1_735_689_600i64), Value::from(1_735_690_200i64))),
-            (60i64..86_400 * 6, 1i64..3600).prop_map(move |(back, len)| (Value::from(now - back), Value::from(now - back + len))),
+            (60i64..86_400 * 6, 1i64..3600).prop_map(move |(back, len)| (
+                Value::from(now - back),
+                Value::from(now - back + len)
+            )),
         ]
         .boxed()
     };
@@ -129,7 +142,11 @@ fn random_payloads_never_get_a_5xx_and_never_crash_the_server() {
 fn fuzz_configure() {
     let stack = shared_stack();
     let server = &stack.server;
-    let mut runner = TestRunner::new(Config { cases: 10_000, failure_persistence: None, ..Config::default() });
+    let mut runner = TestRunner::new(Config {
+        cases: 10_000,
+        failure_persistence: None,
+        ..Config::default()
+    });
     let strategy = prop_oneof![9 => payload().prop_map(Ok), 1 => raw_body().prop_map(Err)];
     let statuses = std::cell::RefCell::new(std::collections::BTreeMap::<u16, u32>::new());
     let counter = std::cell::Cell::new(0u64);
@@ -137,24 +154,58 @@ fn fuzz_configure() {
         .run(&strategy, |case| {
             counter.set(counter.get() + 1);
             let counter = counter.get();
-            let prefix = if counter % 2 == 0 { "" } else { "/focus-server" };
+            let prefix = if counter.is_multiple_of(2) {
+                ""
+            } else {
+                "/focus-server"
+            };
             let (path, body) = match case {
-                Ok(p) if p["legacy"] == true => (format!("{prefix}/config/fuzz-{counter}"), p["body"].to_string().into_bytes()),
-                Ok(p) => (format!("{prefix}/configure?task_id=fuzz"), p["body"].to_string().into_bytes()),
+                Ok(p) if p["legacy"] == true => (
+                    format!("{prefix}/config/fuzz-{counter}"),
+                    p["body"].to_string().into_bytes(),
+                ),
+                Ok(p) => (
+                    format!("{prefix}/configure?task_id=fuzz"),
+                    p["body"].to_string().into_bytes(),
+                ),
                 Err(raw) => (format!("{prefix}/configure"), raw),
             };
-            let r = support::http::request(server.addr(), "POST", &path, Some(&body), std::time::Duration::from_secs(10))
-                .map_err(|e| TestCaseError::fail(format!("transport error (a panic?) on {path}: {e}; body {}", String::from_utf8_lossy(&body))))?;
+            let r = support::http::request(
+                server.addr(),
+                "POST",
+                &path,
+                Some(&body),
+                std::time::Duration::from_secs(10),
+            )
+            .map_err(|e| {
+                TestCaseError::fail(format!(
+                    "transport error (a panic?) on {path}: {e}; body {}",
+                    String::from_utf8_lossy(&body)
+                ))
+            })?;
             *statuses.borrow_mut().entry(r.status).or_default() += 1;
-            prop_assert!(r.status < 500, "{} on {path} for {}: {}", r.status, String::from_utf8_lossy(&body), r.body);
-            let answer: Value = serde_json::from_str(&r.body).map_err(|e| TestCaseError::fail(format!("not JSON: {e}: {}", r.body)))?;
+            prop_assert!(
+                r.status < 500,
+                "{} on {path} for {}: {}",
+                r.status,
+                String::from_utf8_lossy(&body),
+                r.body
+            );
+            let answer: Value = serde_json::from_str(&r.body)
+                .map_err(|e| TestCaseError::fail(format!("not JSON: {e}: {}", r.body)))?;
             if r.status == 200 {
                 let job = answer["job_id"].as_str().unwrap_or_default().to_owned();
-                let del = server.request("DELETE", &format!("/job/{job}"), None).map_err(|e| TestCaseError::fail(e.to_string()))?;
+                let del = server
+                    .request("DELETE", &format!("/job/{job}"), None)
+                    .map_err(|e| TestCaseError::fail(e.to_string()))?;
                 prop_assert_eq!(del.status, 200);
             } else {
                 let error = answer["error"].as_str().unwrap_or_default();
-                prop_assert!(!error.is_empty() && !error.contains('\n'), "bad error line: {}", r.body);
+                prop_assert!(
+                    !error.is_empty() && !error.contains('\n'),
+                    "bad error line: {}",
+                    r.body
+                );
                 prop_assert!(answer.get("detail").is_some(), "no detail: {}", r.body);
             }
             Ok(())
@@ -162,7 +213,17 @@ fn fuzz_configure() {
         .unwrap();
     let statuses = statuses.into_inner();
     eprintln!("statuses over {} cases: {statuses:?}", counter.get());
-    assert!(statuses.get(&200).copied().unwrap_or(0) > 1000, "too few valid payloads to mean much: {statuses:?}");
-    assert!(statuses.get(&400).is_some() && statuses.get(&422).is_some(), "{statuses:?}");
-    assert_eq!(server.get("/ack").unwrap().status, 200, "the server survived");
+    assert!(
+        statuses.get(&200).copied().unwrap_or(0) > 1000,
+        "too few valid payloads to mean much: {statuses:?}"
+    );
+    assert!(
+        statuses.contains_key(&400) && statuses.contains_key(&422),
+        "{statuses:?}"
+    );
+    assert_eq!(
+        server.get("/ack").unwrap().status,
+        200,
+        "the server survived"
+    );
 }

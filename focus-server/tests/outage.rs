@@ -13,8 +13,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 use support::blackhole::BlackholeProxy;
-use support::{live_body, records_of_task, FocusServer, TICKET_BODY};
-use testkit::{wait_until, MongoServer};
+use support::{FocusServer, TICKET_BODY, live_body, records_of_task};
+use testkit::{MongoServer, wait_until};
 
 /// The generous safety net: the SLA is 5 s.
 const SLA: Duration = Duration::from_secs(5);
@@ -34,12 +34,15 @@ struct Rig {
 impl Rig {
     fn start(kind: Outage) -> Self {
         let mongo = MongoServer::start();
-        let proxy = (kind == Outage::Blackholed).then(|| BlackholeProxy::start(([127, 0, 0, 1], mongo.port()).into()));
+        let proxy = (kind == Outage::Blackholed)
+            .then(|| BlackholeProxy::start(([127, 0, 0, 1], mongo.port()).into()));
         Self { mongo, proxy }
     }
 
     fn server_uri(&self) -> String {
-        self.proxy.as_ref().map_or_else(|| self.mongo.uri(), BlackholeProxy::mongo_uri)
+        self.proxy
+            .as_ref()
+            .map_or_else(|| self.mongo.uri(), BlackholeProxy::mongo_uri)
     }
 
     fn inject(&mut self, kind: Outage) {
@@ -80,11 +83,18 @@ fn outage_scenario(kind: Outage) {
     let mut first_503 = None;
     let mut attempts = Vec::new();
     while first_503.is_none() {
-        assert!(outage_started.elapsed() < Duration::from_secs(20), "no 503 within 20 s of the outage");
+        assert!(
+            outage_started.elapsed() < Duration::from_secs(20),
+            "no 503 within 20 s of the outage"
+        );
         let task = format!("during-{}", attempts.len());
         let r = server.post(&format!("/configure?task_id={task}"), &historic_body());
         attempts.push(task);
-        assert!(r.elapsed < SLA, "{kind:?}: a configure took {:?}", r.elapsed);
+        assert!(
+            r.elapsed < SLA,
+            "{kind:?}: a configure took {:?}",
+            r.elapsed
+        );
         match r.status {
             503 => first_503 = Some(r),
             // A request that raced the outage may still have succeeded.
@@ -94,7 +104,13 @@ fn outage_scenario(kind: Outage) {
     }
     let r = first_503.unwrap();
     let body = r.json();
-    assert!(body["error"].as_str().unwrap().starts_with("database unavailable: "), "{body}");
+    assert!(
+        body["error"]
+            .as_str()
+            .unwrap()
+            .starts_with("database unavailable: "),
+        "{body}"
+    );
     assert!(body.get("detail").is_some_and(|d| d.is_object()), "{body}");
     assert_eq!(r.header("retry-after"), Some("1"));
 
@@ -106,24 +122,46 @@ fn outage_scenario(kind: Outage) {
         let r = server.post(&format!("/configure?task_id={task}"), &historic_body());
         attempts.push(task);
         assert_eq!(r.status, 503, "{}", r.body);
-        assert!(r.elapsed < Duration::from_secs(1), "a gated 503 took {:?}", r.elapsed);
+        assert!(
+            r.elapsed < Duration::from_secs(1),
+            "a gated 503 took {:?}",
+            r.elapsed
+        );
     }
     let legacy = server.post("/config/during_legacy", TICKET_BODY);
     assert_eq!(legacy.status, 503);
     attempts.push("during_legacy".to_owned());
-    let rec = server.post("/recordings_in_time_range", r#"{"start_time": 1735689600, "end_time": 1735690200}"#);
+    let rec = server.post(
+        "/recordings_in_time_range",
+        r#"{"start_time": 1735689600, "end_time": 1735690200}"#,
+    );
     assert_eq!(rec.status, 503, "{}", rec.body);
 
     // Nothing orchestrated for the refused requests.
     let last_ok = attempts.len() - 7; // the gated and legacy ones were surely refused
     for task in &attempts[last_ok..] {
-        assert!(server.jobs_of(task).is_empty(), "{kind:?}: a job exists for {task}");
+        assert!(
+            server.jobs_of(task).is_empty(),
+            "{kind:?}: a job exists for {task}"
+        );
     }
 
     // Validation still answers 4xx; live configure still works.
-    let bad = server.post("/configure", r#"{"displayInfo": {"height": 0}, "channels": {"min": 1, "max": 2}, "view_type": 0}"#);
-    assert_eq!((bad.status, bad.json()["error"].as_str()), (400, Some("displayInfo.height: must be from 1 to 10000, got 0")));
-    let missing = server.post("/configure", r#"{"channels": {"min": 1, "max": 2}, "view_type": 0}"#);
+    let bad = server.post(
+        "/configure",
+        r#"{"displayInfo": {"height": 0}, "channels": {"min": 1, "max": 2}, "view_type": 0}"#,
+    );
+    assert_eq!(
+        (bad.status, bad.json()["error"].as_str()),
+        (
+            400,
+            Some("displayInfo.height: must be from 1 to 10000, got 0")
+        )
+    );
+    let missing = server.post(
+        "/configure",
+        r#"{"channels": {"min": 1, "max": 2}, "view_type": 0}"#,
+    );
     assert_eq!(missing.status, 422);
     let live = server.post("/configure?task_id=live-during", &live_body());
     assert_eq!(live.status, 200, "{}", live.body);
@@ -137,9 +175,16 @@ fn outage_scenario(kind: Outage) {
     rig.heal(kind);
     let healed = Instant::now();
     server.wait_db("up", Duration::from_secs(15));
-    wait_until("historic configure to answer 200 again", Duration::from_secs(15), || {
-        server.post("/configure?task_id=after", &historic_body()).status == 200
-    });
+    wait_until(
+        "historic configure to answer 200 again",
+        Duration::from_secs(15),
+        || {
+            server
+                .post("/configure?task_id=after", &historic_body())
+                .status
+                == 200
+        },
+    );
     eprintln!("{kind:?}: back to 200 {:?} after healing", healed.elapsed());
 
     // The data written before is intact, the live record landed, nothing half-written.
@@ -147,12 +192,24 @@ fn outage_scenario(kind: Outage) {
     let before_records = records_of_task(&uri, "before");
     assert_eq!(before_records.len(), 1, "{before_records:?}");
     assert_eq!(before_records[0]["state"], "running");
-    wait_until("the live record written during the outage to land", Duration::from_secs(15), || {
-        records_of_task(&uri, "live-during").iter().any(|r| r["state"] == "running")
-    });
+    wait_until(
+        "the live record written during the outage to land",
+        Duration::from_secs(15),
+        || {
+            records_of_task(&uri, "live-during")
+                .iter()
+                .any(|r| r["state"] == "running")
+        },
+    );
     for task in &attempts[last_ok..] {
-        let stray: Vec<_> = records_of_task(&uri, task).into_iter().filter(|r| r["state"] == "running").collect();
-        assert!(stray.is_empty(), "{kind:?}: a running record for refused {task}: {stray:?}");
+        let stray: Vec<_> = records_of_task(&uri, task)
+            .into_iter()
+            .filter(|r| r["state"] == "running")
+            .collect();
+        assert!(
+            stray.is_empty(),
+            "{kind:?}: a running record for refused {task}: {stray:?}"
+        );
     }
 }
 
@@ -180,7 +237,10 @@ fn the_blackhole_blocks_the_servers_own_path() {
     server.wait_db("up", Duration::from_secs(10));
     rig.proxy.as_ref().unwrap().set_blackholed(true);
     server.wait_db("down", Duration::from_secs(10));
-    let r = server.post("/recordings_in_time_range", r#"{"start_time": 1735689600, "end_time": 1735690200}"#);
+    let r = server.post(
+        "/recordings_in_time_range",
+        r#"{"start_time": 1735689600, "end_time": 1735690200}"#,
+    );
     assert_eq!(r.status, 503);
 }
 
@@ -189,13 +249,31 @@ fn the_blackhole_blocks_the_servers_own_path() {
 #[test]
 fn the_legacy_mode_waits_for_the_driver() {
     let mut mongo = MongoServer::start();
-    let server = FocusServer::start(&mongo.uri(), &["--seed-recordings", "--db-timeout", "3s", "--fail-fast", "off"]);
+    let server = FocusServer::start(
+        &mongo.uri(),
+        &[
+            "--seed-recordings",
+            "--db-timeout",
+            "3s",
+            "--fail-fast",
+            "off",
+        ],
+    );
     server.wait_seeded();
     mongo.stop();
     server.wait_db("down", Duration::from_secs(10));
     let r = server.post("/configure?task_id=legacy", &historic_body());
     assert_eq!(r.status, 503, "{}", r.body);
-    assert!(r.elapsed >= Duration::from_millis(2500), "the legacy mode answered in {:?}: it must wait", r.elapsed);
-    assert!(r.json()["error"].as_str().unwrap().starts_with("database unavailable: "));
+    assert!(
+        r.elapsed >= Duration::from_millis(2500),
+        "the legacy mode answered in {:?}: it must wait",
+        r.elapsed
+    );
+    assert!(
+        r.json()["error"]
+            .as_str()
+            .unwrap()
+            .starts_with("database unavailable: ")
+    );
     assert!(server.jobs_of("legacy").is_empty());
 }

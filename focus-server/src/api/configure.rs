@@ -14,19 +14,19 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Instant;
 
+use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
-use axum::Json;
 use mongodb::bson::Document;
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
 use super::ApiError;
 use crate::app::{App, AppState};
 use crate::db::records::{self, JobRecord, PendingWrite};
-use crate::db::{recordings, DbError};
-use crate::derive::{derive, Derived};
+use crate::db::{DbError, recordings};
+use crate::derive::{Derived, derive};
 use crate::timefmt::{now_epoch_seconds, rfc3339};
-use crate::validation::{check_rules, parse_configure, ConfigureRequest, Form};
+use crate::validation::{ConfigureRequest, Form, check_rules, parse_configure};
 
 /// `POST /configure?task_id=T`: a new job id; the task id is `T`, or the job id when absent.
 pub async fn configure(
@@ -35,7 +35,11 @@ pub async fn configure(
     body: Bytes,
 ) -> Result<Json<Value>, ApiError> {
     let job_id = new_id();
-    let task_id = query.get("task_id").filter(|t| !t.is_empty()).cloned().unwrap_or_else(|| job_id.clone());
+    let task_id = query
+        .get("task_id")
+        .filter(|t| !t.is_empty())
+        .cloned()
+        .unwrap_or_else(|| job_id.clone());
     run(&app, Form::Modern, job_id, task_id, &body).await
 }
 
@@ -49,7 +53,13 @@ pub async fn configure_legacy(
     run(&app, Form::Legacy, task_id.clone(), task_id, &body).await
 }
 
-async fn run(app: &AppState, form: Form, job_id: String, task_id: String, body: &[u8]) -> Result<Json<Value>, ApiError> {
+async fn run(
+    app: &AppState,
+    form: Form,
+    job_id: String,
+    task_id: String,
+    body: &[u8],
+) -> Result<Json<Value>, ApiError> {
     let started = Instant::now();
     let (req, raw) = parse_configure(body, form)?;
     check_rules(&req, &app.limits())?;
@@ -58,8 +68,13 @@ async fn run(app: &AppState, form: Form, job_id: String, task_id: String, body: 
     match req.window() {
         None => start_live(app, record, raw, derived),
         Some((start, end)) => {
-            app.db.check_gate().map_err(|e| ApiError::database(e, app))?;
-            let until = app.settings.fail_fast.then(|| started + app.settings.request_budget());
+            app.db
+                .check_gate()
+                .map_err(|e| ApiError::database(e, app))?;
+            let until = app
+                .settings
+                .fail_fast
+                .then(|| started + app.settings.request_budget());
             let channels = Some((req.channel_min, req.channel_max));
             let found = recordings::overlapping(&app.db, start, end, channels, until)
                 .await
@@ -72,19 +87,30 @@ async fn run(app: &AppState, form: Form, job_id: String, task_id: String, body: 
             }
             let commit = tokio::spawn(commit_historic(app.clone(), record, raw, derived, until));
             commit.await.unwrap_or_else(|e| {
-                Err(ApiError::database(DbError::Failed(format!("the job commit task failed: {e}")), app))
+                Err(ApiError::database(
+                    DbError::Failed(format!("the job commit task failed: {e}")),
+                    app,
+                ))
             })
         }
     }
 }
 
-fn start_live(app: &App, record: JobRecord, raw: Value, derived: Derived) -> Result<Json<Value>, ApiError> {
-    let (slot, replaced) = app.jobs.start(record.clone(), raw).map_err(ApiError::no_slot)?;
+fn start_live(
+    app: &App,
+    record: JobRecord,
+    raw: Value,
+    derived: Derived,
+) -> Result<Json<Value>, ApiError> {
+    let (slot, replaced) = app
+        .jobs
+        .start(record.clone(), raw)
+        .map_err(ApiError::no_slot)?;
     if let Some(old) = replaced {
-        app.pending.push(PendingWrite::Upsert(old));
+        app.pending.push(PendingWrite::upsert(old));
     }
     let response = success(app, &record, slot, &derived);
-    app.pending.push(PendingWrite::Upsert(record));
+    app.pending.push(PendingWrite::upsert(record));
     Ok(Json(response))
 }
 
@@ -98,14 +124,16 @@ async fn commit_historic(
     if let Err(e) = records::insert(&app.db, &record, until).await {
         if matches!(e, DbError::Unavailable { .. }) {
             // The insert may have landed without its answer reaching us: mark it aborted then.
-            app.pending.push(PendingWrite::Abort { record_id: record.record_id.clone() });
+            app.pending.push(PendingWrite::Abort {
+                record_id: record.record_id.clone(),
+            });
         }
         return Err(ApiError::database(e, &app));
     }
     match app.jobs.start(record.clone(), raw) {
         Ok((slot, replaced)) => {
             if let Some(old) = replaced {
-                app.pending.push(PendingWrite::Upsert(old));
+                app.pending.push(PendingWrite::upsert(old));
             }
             Ok(Json(success(&app, &record, slot, &derived)))
         }
@@ -113,7 +141,7 @@ async fn commit_historic(
             let mut failed = record;
             failed.state = "failed".to_owned();
             app.jobs.note_failed(&failed);
-            app.pending.push(PendingWrite::Upsert(failed));
+            app.pending.push(PendingWrite::upsert(failed));
             Err(ApiError::no_slot(e))
         }
     }
@@ -126,7 +154,12 @@ fn new_record(req: &ConfigureRequest, raw: &Value, job_id: String, task_id: Stri
         task_id,
         view_type: req.view.as_str().to_owned(),
         state: "running".to_owned(),
-        kind: if req.window().is_some() { "historic" } else { "live" }.to_owned(),
+        kind: if req.window().is_some() {
+            "historic"
+        } else {
+            "live"
+        }
+        .to_owned(),
         created_at: rfc3339(now_epoch_seconds() as i64),
         window: req.window(),
         request: mongodb::bson::to_document(raw).unwrap_or_else(|_| Document::new()),
@@ -156,5 +189,12 @@ pub fn new_id() -> String {
     let h = |r: std::ops::Range<usize>| b[r].iter().map(|x| format!("{x:02x}")).collect::<String>();
     let version = format!("4{:01x}{:02x}", b[6] & 0x0f, b[7]);
     let variant = format!("{:02x}{:02x}", (b[8] & 0x3f) | 0x80, b[9]);
-    format!("{}-{}-{}-{}-{}", h(0..4), h(4..6), version, variant, h(10..16))
+    format!(
+        "{}-{}-{}-{}-{}",
+        h(0..4),
+        h(4..6),
+        version,
+        variant,
+        h(10..16)
+    )
 }

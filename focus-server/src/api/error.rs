@@ -2,11 +2,11 @@
 
 use std::time::Duration;
 
-use axum::extract::OriginalUri;
-use axum::http::{header, Method, StatusCode};
-use axum::response::{IntoResponse, Response};
 use axum::Json;
-use serde_json::{json, Value};
+use axum::extract::OriginalUri;
+use axum::http::{Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
 
 use crate::app::App;
 use crate::db::DbError;
@@ -29,7 +29,12 @@ pub struct ApiError {
 impl ApiError {
     /// Any status with a one-line error and a detail.
     pub fn new(status: StatusCode, error: impl Into<String>, detail: Value) -> Self {
-        Self { status, error: error.into(), detail, retry_after: None }
+        Self {
+            status,
+            error: error.into(),
+            detail,
+            retry_after: None,
+        }
     }
 
     /// 404 with `error`.
@@ -69,8 +74,17 @@ impl ApiError {
 
     /// 503 from the whole-request backstop.
     pub fn backstop(after: Duration, app: &App) -> Self {
-        let reason = format!("no answer within the {:.1} s request deadline", after.as_secs_f64());
-        Self::database(DbError::Unavailable { reason, detail: None }, app)
+        let reason = format!(
+            "no answer within the {:.1} s request deadline",
+            after.as_secs_f64()
+        );
+        Self::database(
+            DbError::Unavailable {
+                reason,
+                detail: None,
+            },
+            app,
+        )
     }
 
     /// 503 when no job slot is free.
@@ -96,7 +110,9 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let body = Json(json!({"error": self.error, "detail": self.detail}));
         match self.retry_after {
-            Some(secs) => (self.status, [(header::RETRY_AFTER, secs.to_string())], body).into_response(),
+            Some(secs) => {
+                (self.status, [(header::RETRY_AFTER, secs.to_string())], body).into_response()
+            }
             None => (self.status, body).into_response(),
         }
     }
@@ -106,7 +122,9 @@ impl IntoResponse for ApiError {
 pub async fn no_route(method: Method, OriginalUri(uri): OriginalUri) -> ApiError {
     ApiError::not_found(
         &format!("no route for {method} {}", uri.path()),
-        json!("see the API: /ack, /channels, /live_metadata, /configure, /config/{task_id}, /jobs, /metadata/{job_id}, /job/{job_id}, /recordings_in_time_range, /health, /ready, /metrics"),
+        json!(
+            "see the API: /ack, /channels, /live_metadata, /configure, /config/{task_id}, /jobs, /metadata/{job_id}, /job/{job_id}, /recordings_in_time_range, /health, /ready, /metrics"
+        ),
     )
 }
 

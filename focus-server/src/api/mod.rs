@@ -9,11 +9,11 @@ mod recordings;
 
 use std::time::Instant;
 
+use axum::Router;
 use axum::extract::{MatchedPath, Request, State};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
-use axum::Router;
 
 pub use error::ApiError;
 
@@ -54,7 +54,11 @@ fn routes() -> Router<AppState> {
 /// Counts each request by route and status, times it, and (fail-fast mode) answers 503 when
 /// a request outlives the whole-request backstop, whatever it waits for.
 async fn track(State(app): State<AppState>, req: Request, next: Next) -> Response {
-    let route = req.extensions().get::<MatchedPath>().map(|p| p.as_str().to_owned()).unwrap_or_default();
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_owned())
+        .unwrap_or_default();
     let started = Instant::now();
     let response = if app.settings.fail_fast {
         let backstop = app.settings.request_backstop();
@@ -65,6 +69,7 @@ async fn track(State(app): State<AppState>, req: Request, next: Next) -> Respons
     } else {
         next.run(req).await
     };
-    app.metrics.observe(&route, response.status().as_u16(), started.elapsed());
+    app.metrics
+        .observe(&route, response.status().as_u16(), started.elapsed());
     response
 }

@@ -2,11 +2,11 @@
 
 use std::sync::atomic::Ordering;
 
-use axum::extract::State;
-use axum::http::{header, StatusCode};
-use axum::response::IntoResponse;
 use axum::Json;
-use serde_json::{json, Value};
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::IntoResponse;
+use serde_json::{Value, json};
 
 use super::ApiError;
 use crate::app::AppState;
@@ -43,7 +43,9 @@ pub async fn health(State(app): State<AppState>) -> Json<Value> {
 /// (every replica shares the database; restarting them would not help).
 pub async fn ready(State(app): State<AppState>) -> Result<Json<Value>, ApiError> {
     if app.is_ready() {
-        Ok(Json(json!({"ready": true, "database": app.db.gate().snapshot().state})))
+        Ok(Json(
+            json!({"ready": true, "database": app.db.gate().snapshot().state}),
+        ))
     } else {
         Err(ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
@@ -56,7 +58,13 @@ pub async fn ready(State(app): State<AppState>) -> Result<Json<Value>, ApiError>
 /// `GET /metrics`: Prometheus text.
 pub async fn metrics(State(app): State<AppState>) -> impl IntoResponse {
     let text = app.metrics.render(&app.gauges());
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], text)
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        text,
+    )
 }
 
 /// `GET /channels`.

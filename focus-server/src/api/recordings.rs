@@ -4,9 +4,9 @@
 
 use std::time::Instant;
 
+use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::Json;
 use serde_json::Value;
 
 use super::ApiError;
@@ -16,16 +16,29 @@ use crate::timefmt::now_epoch_seconds;
 use crate::validation::{check_window, parse_window};
 
 /// The handler.
-pub async fn in_time_range(State(app): State<AppState>, body: Bytes) -> Result<Json<Vec<[Value; 2]>>, ApiError> {
+pub async fn in_time_range(
+    State(app): State<AppState>,
+    body: Bytes,
+) -> Result<Json<Vec<[Value; 2]>>, ApiError> {
     let started = Instant::now();
     let (start, end) = parse_window(&body)?;
     check_window(start, end, now_epoch_seconds())?;
-    app.db.check_gate().map_err(|e| ApiError::database(e, &app))?;
-    let until = app.settings.fail_fast.then(|| started + app.settings.request_budget());
+    app.db
+        .check_gate()
+        .map_err(|e| ApiError::database(e, &app))?;
+    let until = app
+        .settings
+        .fail_fast
+        .then(|| started + app.settings.request_budget());
     let segments = recordings::overlapping(&app.db, start, end, None, until)
         .await
         .map_err(|e| ApiError::database(e, &app))?;
-    Ok(Json(spans(&segments, start, end).into_iter().map(|(s, e)| [number(s), number(e)]).collect()))
+    Ok(Json(
+        spans(&segments, start, end)
+            .into_iter()
+            .map(|(s, e)| [number(s), number(e)])
+            .collect(),
+    ))
 }
 
 /// Merges touching or overlapping segments (sorted by start) and clips them to `[start, end]`.
@@ -45,7 +58,11 @@ pub fn spans(segments: &[Segment], start: f64, end: f64) -> Vec<(f64, f64)> {
 }
 
 fn number(x: f64) -> Value {
-    if x.fract() == 0.0 && x.abs() < 9.0e15 { Value::from(x as i64) } else { Value::from(x) }
+    if x.fract() == 0.0 && x.abs() < 9.0e15 {
+        Value::from(x as i64)
+    } else {
+        Value::from(x)
+    }
 }
 
 #[cfg(test)]
@@ -53,7 +70,13 @@ mod tests {
     use super::*;
 
     fn seg(start: f64, end: f64) -> Segment {
-        Segment { id: String::new(), start, end, channel_min: 1, channel_max: 1 }
+        Segment {
+            id: String::new(),
+            start,
+            end,
+            channel_min: 1,
+            channel_max: 1,
+        }
     }
 
     #[test]

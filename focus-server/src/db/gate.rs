@@ -10,8 +10,8 @@
 //! While the gate is closed, calls that need MongoDB answer 503 at once, and calls in flight
 //! are abandoned (they watch [`Gate::subscribe`]).
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Instant;
 
 use serde::Serialize;
@@ -126,7 +126,11 @@ impl Gate {
         if was == open && state.source != GateSource::Startup {
             return;
         }
-        *state = GateState { reason: reason.to_owned(), source, since: Instant::now() };
+        *state = GateState {
+            reason: reason.to_owned(),
+            source,
+            since: Instant::now(),
+        };
         drop(state);
         if open {
             self.opens.fetch_add(1, Ordering::Relaxed);
@@ -189,7 +193,10 @@ mod tests {
         let gate = Gate::new();
         gate.close(GateSource::Ping, "refused");
         let snap = gate.snapshot();
-        assert_eq!((snap.state, snap.reason.as_str(), snap.closes), ("down", "refused", 1));
+        assert_eq!(
+            (snap.state, snap.reason.as_str(), snap.closes),
+            ("down", "refused", 1)
+        );
     }
 
     #[tokio::test]

@@ -11,8 +11,8 @@ use std::time::{Duration, Instant};
 
 use mongodb::bson::doc;
 use mongodb::error::ErrorKind;
-use mongodb::event::sdam::SdamEvent;
 use mongodb::event::EventHandler;
+use mongodb::event::sdam::SdamEvent;
 use mongodb::options::ClientOptions;
 use mongodb::{Client, Database};
 
@@ -67,10 +67,16 @@ impl Db {
     /// timeouts come from `--db-timeout` (2 s by default); with `--fail-fast off` they are the
     /// driver's own (30 s selection, 10 s connect) when `--db-timeout 30s`.
     pub async fn connect(settings: &Settings) -> Result<Arc<Self>, DbError> {
-        let mut options = ClientOptions::parse(&settings.mongo_uri).await.map_err(|e| DbError::Unavailable {
-            reason: format!("cannot use the MongoDB URI {}: {}", settings.mongo_uri, one_line(&e.to_string())),
-            detail: None,
-        })?;
+        let mut options = ClientOptions::parse(&settings.mongo_uri)
+            .await
+            .map_err(|e| DbError::Unavailable {
+                reason: format!(
+                    "cannot use the MongoDB URI {}: {}",
+                    settings.mongo_uri,
+                    one_line(&e.to_string())
+                ),
+                detail: None,
+            })?;
         let gate = Arc::new(Gate::new());
         options.app_name = Some("focus-server".to_owned());
         options.direct_connection = Some(options.direct_connection.unwrap_or(true));
@@ -85,17 +91,31 @@ impl Db {
                 let was = change.previous_description.has_writable_server();
                 let now = change.new_description.has_writable_server();
                 match (was, now) {
-                    (_, true) => sdam_gate.open(GateSource::Topology, "the topology has a writable server"),
-                    (true, false) => sdam_gate.close(GateSource::Topology, "the topology lost its writable server"),
+                    (_, true) => {
+                        sdam_gate.open(GateSource::Topology, "the topology has a writable server")
+                    }
+                    (true, false) => sdam_gate.close(
+                        GateSource::Topology,
+                        "the topology lost its writable server",
+                    ),
                     // Unknown → Unknown: a failed check, no transition; still a verdict.
                     (false, false) => sdam_gate.note_verdict(),
                 }
             }
         }));
-        let client = Client::with_options(options).map_err(|e| DbError::Failed(one_line(&e.to_string())))?;
+        let client =
+            Client::with_options(options).map_err(|e| DbError::Failed(one_line(&e.to_string())))?;
         let database = client.database(DATABASE);
-        let policy = CallPolicy { fail_fast: settings.fail_fast, call_deadline: settings.call_deadline() };
-        Ok(Arc::new(Self { client, database, gate, policy }))
+        let policy = CallPolicy {
+            fail_fast: settings.fail_fast,
+            call_deadline: settings.call_deadline(),
+        };
+        Ok(Arc::new(Self {
+            client,
+            database,
+            gate,
+            policy,
+        }))
     }
 
     /// The gate.
@@ -116,7 +136,10 @@ impl Db {
     /// Fails at once when fail-fast is on and the gate is closed.
     pub fn check_gate(&self) -> Result<(), DbError> {
         if self.policy.fail_fast && !self.gate.is_open() {
-            return Err(DbError::Unavailable { reason: self.gate.reason(), detail: None });
+            return Err(DbError::Unavailable {
+                reason: self.gate.reason(),
+                detail: None,
+            });
         }
         Ok(())
     }
@@ -172,7 +195,10 @@ impl Db {
     }
 
     /// Pings about every second until `shutdown`: success opens the gate, failure closes it.
-    pub fn spawn_ping(self: &Arc<Self>, mut shutdown: watch::Receiver<bool>) -> tokio::task::JoinHandle<()> {
+    pub fn spawn_ping(
+        self: &Arc<Self>,
+        mut shutdown: watch::Receiver<bool>,
+    ) -> tokio::task::JoinHandle<()> {
         let db = self.clone();
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(PING_INTERVAL);
@@ -236,5 +262,9 @@ fn first_clause(text: &str) -> String {
 /// `text` on one line, at most 200 characters.
 pub fn one_line(text: &str) -> String {
     let line: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
-    if line.chars().count() > 200 { format!("{}…", line.chars().take(200).collect::<String>()) } else { line }
+    if line.chars().count() > 200 {
+        format!("{}…", line.chars().take(200).collect::<String>())
+    } else {
+        line
+    }
 }

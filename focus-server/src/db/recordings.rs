@@ -10,8 +10,8 @@ use std::collections::HashSet;
 use std::time::Instant;
 
 use futures::TryStreamExt;
-use mongodb::bson::doc;
 use mongodb::Collection;
+use mongodb::bson::doc;
 use serde::{Deserialize, Serialize};
 
 use super::{Db, DbError};
@@ -49,7 +49,8 @@ fn collection(db: &Db) -> Collection<Segment> {
 pub fn synthetic_segments(now: i64, channels: u32) -> Vec<Segment> {
     let current_hour = now - now.rem_euclid(SEGMENT_SECONDS);
     let first = current_hour - SEED_DAYS * 86_400;
-    let starts = std::iter::once(TICKET_WINDOW_START).chain((first..=current_hour).step_by(SEGMENT_SECONDS as usize));
+    let starts = std::iter::once(TICKET_WINDOW_START)
+        .chain((first..=current_hour).step_by(SEGMENT_SECONDS as usize));
     starts
         .map(|start| Segment {
             id: format!("seg-{start}"),
@@ -69,13 +70,21 @@ pub async fn seed(db: &Db, now: i64, channels: u32) -> Result<usize, DbError> {
     let until = Some(Instant::now() + db.policy().call_deadline * 4);
     let existing: Vec<Segment> = db
         .call("the recordings seed lookup", until, async {
-            coll.find(doc! { "_id": { "$in": &ids } }).await?.try_collect().await
+            coll.find(doc! { "_id": { "$in": &ids } })
+                .await?
+                .try_collect()
+                .await
         })
         .await?;
     let have: HashSet<String> = existing.into_iter().map(|s| s.id).collect();
     let missing: Vec<&Segment> = segments.iter().filter(|s| !have.contains(&s.id)).collect();
     if !missing.is_empty() {
-        db.call("the recordings seed insert", until, coll.insert_many(missing.iter().copied())).await?;
+        db.call(
+            "the recordings seed insert",
+            until,
+            coll.insert_many(missing.iter().copied()),
+        )
+        .await?;
     }
     Ok(missing.len())
 }

@@ -15,11 +15,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use mongodb::bson::{doc, Document};
-use mongodb::options::{CollectionOptions, WriteConcern};
 use mongodb::Collection;
+use mongodb::bson::{Document, doc};
+use mongodb::options::{CollectionOptions, WriteConcern};
 use serde::{Deserialize, Serialize};
-use tokio::sync::{watch, Notify};
+use tokio::sync::{Notify, watch};
 
 use super::{Db, DbError};
 
@@ -54,7 +54,7 @@ pub struct JobRecord {
 #[derive(Debug, Clone, PartialEq)]
 pub enum PendingWrite {
     /// Upsert the whole record.
-    Upsert(JobRecord),
+    Upsert(Box<JobRecord>),
     /// Mark a record `aborted` if it exists and is still `running`.
     Abort {
         /// The record.
@@ -66,21 +66,33 @@ pub enum PendingWrite {
 /// record the server acted on survives a MongoDB crash (kill -9) right after.
 fn collection(db: &Db) -> Collection<JobRecord> {
     let journaled = WriteConcern::builder().journal(true).build();
-    db.database().collection_with_options(COLLECTION, CollectionOptions::builder().write_concern(journaled).build())
+    db.database().collection_with_options(
+        COLLECTION,
+        CollectionOptions::builder()
+            .write_concern(journaled)
+            .build(),
+    )
 }
 
 /// Inserts a new record; `Ok` only once MongoDB acknowledged it.
 pub async fn insert(db: &Db, record: &JobRecord, until: Option<Instant>) -> Result<(), DbError> {
     let coll = collection(db);
-    db.call("the job record insert", until, coll.insert_one(record)).await.map(|_| ())
+    db.call("the job record insert", until, coll.insert_one(record))
+        .await
+        .map(|_| ())
 }
 
 /// Reads every record of `job_id` (for tests and operators).
 pub async fn find_by_job(db: &Db, job_id: &str) -> Result<Vec<JobRecord>, DbError> {
     use futures::TryStreamExt;
     let coll = collection(db);
-    db.call("the job record lookup", None, async { coll.find(doc! { "job_id": job_id }).await?.try_collect().await })
-        .await
+    db.call("the job record lookup", None, async {
+        coll.find(doc! { "job_id": job_id })
+            .await?
+            .try_collect()
+            .await
+    })
+    .await
 }
 
 async fn apply(db: &Db, write: &PendingWrite) -> Result<(), DbError> {
@@ -90,7 +102,8 @@ async fn apply(db: &Db, write: &PendingWrite) -> Result<(), DbError> {
             .call(
                 "a pending job record write",
                 None,
-                coll.replace_one(doc! { "_id": &record.record_id }, record).upsert(true),
+                coll.replace_one(doc! { "_id": &record.record_id }, record.as_ref())
+                    .upsert(true),
             )
             .await
             .map(|_| ()),
@@ -118,6 +131,13 @@ pub struct PendingWrites {
     written: AtomicU64,
 }
 
+impl PendingWrite {
+    /// Upsert `record`.
+    pub fn upsert(record: JobRecord) -> Self {
+        Self::Upsert(Box::new(record))
+    }
+}
+
 impl PendingWrites {
     /// An empty queue holding at most `capacity` writes.
     pub fn new(capacity: usize) -> Arc<Self> {
@@ -136,7 +156,11 @@ impl PendingWrites {
         if queue.len() >= self.capacity {
             drop(queue);
             self.dropped.fetch_add(1, Ordering::Relaxed);
-            tracing::warn!(capacity = self.capacity, ?write, "the pending job-record queue is full; write dropped");
+            tracing::warn!(
+                capacity = self.capacity,
+                ?write,
+                "the pending job-record queue is full; write dropped"
+            );
             return false;
         }
         queue.push_back(write);
@@ -170,13 +194,19 @@ impl PendingWrites {
     }
 
     /// Drains the queue into MongoDB, in order, whenever the gate is open, until `shutdown`.
-    pub fn spawn_writer(self: &Arc<Self>, db: Arc<Db>, mut shutdown: watch::Receiver<bool>) -> tokio::task::JoinHandle<()> {
+    pub fn spawn_writer(
+        self: &Arc<Self>,
+        db: Arc<Db>,
+        mut shutdown: watch::Receiver<bool>,
+    ) -> tokio::task::JoinHandle<()> {
         let this = self.clone();
         tokio::spawn(async move {
             let mut gate = db.gate().subscribe();
             loop {
                 while db.gate().is_open() || !db.policy().fail_fast {
-                    let Some(next) = this.lock().front().cloned() else { break };
+                    let Some(next) = this.lock().front().cloned() else {
+                        break;
+                    };
                     match apply(&db, &next).await {
                         Ok(()) => {
                             let mut queue = this.lock();
@@ -210,9 +240,15 @@ mod tests {
     #[test]
     fn the_queue_is_bounded_and_counts_drops() {
         let q = PendingWrites::new(2);
-        assert!(q.push(PendingWrite::Abort { record_id: "a".into() }));
-        assert!(q.push(PendingWrite::Abort { record_id: "b".into() }));
-        assert!(!q.push(PendingWrite::Abort { record_id: "c".into() }));
+        assert!(q.push(PendingWrite::Abort {
+            record_id: "a".into()
+        }));
+        assert!(q.push(PendingWrite::Abort {
+            record_id: "b".into()
+        }));
+        assert!(!q.push(PendingWrite::Abort {
+            record_id: "c".into()
+        }));
         assert_eq!((q.len(), q.dropped()), (2, 1));
     }
 }

@@ -13,7 +13,9 @@
 mod rules;
 mod schema;
 
-pub use rules::{check_rules, check_window, Limits, MAX_CHANNELS_PER_REQUEST, MAX_HEIGHT, MAX_WINDOW_SECONDS};
+pub use rules::{
+    Limits, MAX_CHANNELS_PER_REQUEST, MAX_HEIGHT, MAX_WINDOW_SECONDS, check_rules, check_window,
+};
 pub use schema::{parse_configure, parse_window};
 
 /// The two request forms of `POST /configure`.
@@ -138,13 +140,20 @@ impl Rejection {
 
     /// The one-line error: the first problem.
     pub fn message(&self) -> &str {
-        self.problems().first().map(|p| p.0.as_str()).unwrap_or("invalid request")
+        self.problems()
+            .first()
+            .map(|p| p.0.as_str())
+            .unwrap_or("invalid request")
     }
 }
 
 /// A readable number: integers without a fraction, others as given.
 pub(crate) fn num(x: f64) -> String {
-    if x.fract() == 0.0 && x.abs() < 1e15 { format!("{}", x as i64) } else { format!("{x}") }
+    if x.fract() == 0.0 && x.abs() < 1e15 {
+        format!("{}", x as i64)
+    } else {
+        format!("{x}")
+    }
 }
 
 #[cfg(test)]

@@ -1,6 +1,6 @@
 //! The rule stage (400): ranges and combinations of a schema-valid request.
 
-use super::{num, ConfigureRequest, Problem, Rejection, ViewType};
+use super::{ConfigureRequest, Problem, Rejection, ViewType, num};
 
 /// At most this many channels in one request.
 pub const MAX_CHANNELS_PER_REQUEST: i64 = 2222;
@@ -30,47 +30,71 @@ pub fn check_rules(req: &ConfigureRequest, limits: &Limits) -> Result<(), Reject
     let display = req.form.display_field();
     let chans = req.form.channels_field();
     if !(1..=MAX_HEIGHT).contains(&req.height) {
-        p.push(Problem(format!("{display}.height: must be from 1 to {MAX_HEIGHT}, got {}", req.height)));
+        p.push(Problem(format!(
+            "{display}.height: must be from 1 to {MAX_HEIGHT}, got {}",
+            req.height
+        )));
     }
     let (lo, hi) = (req.channel_min, req.channel_max);
     let highest = i64::from(limits.highest_channel);
     if lo < 1 {
-        p.push(Problem(format!("{chans}.min: must be at least 1, got {lo}")));
+        p.push(Problem(format!(
+            "{chans}.min: must be at least 1, got {lo}"
+        )));
     }
     if hi > highest {
-        p.push(Problem(format!("{chans}.max: must be at most {highest} (the highest channel), got {hi}")));
+        p.push(Problem(format!(
+            "{chans}.max: must be at most {highest} (the highest channel), got {hi}"
+        )));
     }
     if lo > hi {
-        p.push(Problem(format!("{chans}: min must not exceed max, got min={lo} max={hi}")));
+        p.push(Problem(format!(
+            "{chans}: min must not exceed max, got min={lo} max={hi}"
+        )));
     } else if hi.saturating_sub(lo).saturating_add(1) > MAX_CHANNELS_PER_REQUEST {
         let count = hi.saturating_sub(lo).saturating_add(1);
-        p.push(Problem(format!("{chans}: at most {MAX_CHANNELS_PER_REQUEST} channels in one request, got {count}")));
+        p.push(Problem(format!(
+            "{chans}: at most {MAX_CHANNELS_PER_REQUEST} channels in one request, got {count}"
+        )));
     }
     view_rules(req, &mut p);
     if req.view != ViewType::Waterfall {
-        if let Some(n) = req.nfft {
-            if !(NFFT_RANGE.contains(&n) && (n as u64).is_power_of_two()) {
-                p.push(Problem(format!("nfftSelection: must be a power of two from 128 to 65536, got {n}")));
-            }
+        if let Some(n) = req.nfft
+            && !(NFFT_RANGE.contains(&n) && (n as u64).is_power_of_two())
+        {
+            p.push(Problem(format!(
+                "nfftSelection: must be a power of two from 128 to 65536, got {n}"
+            )));
         }
         if let Some((fmin, fmax)) = req.frequency {
             frequency_rules(fmin, fmax, limits.prr, &mut p);
         }
-        if let Some(d) = req.duration {
-            if d <= 0.0 {
-                p.push(Problem(format!("displayTimeAxisDuration: must be greater than 0, got {}", num(d))));
-            }
+        if let Some(d) = req.duration
+            && d <= 0.0
+        {
+            p.push(Problem(format!(
+                "displayTimeAxisDuration: must be greater than 0, got {}",
+                num(d)
+            )));
         }
     }
     time_rules(req.start_time, req.end_time, limits.now, &mut p);
-    if p.is_empty() { Ok(()) } else { Err(Rejection::Rule(p)) }
+    if p.is_empty() {
+        Ok(())
+    } else {
+        Err(Rejection::Rule(p))
+    }
 }
 
 /// Checks a `{start_time, end_time}` window given on its own (the recordings query).
 pub fn check_window(start: f64, end: f64, now: f64) -> Result<(), Rejection> {
     let mut p = Vec::new();
     time_rules(Some(start), Some(end), now, &mut p);
-    if p.is_empty() { Ok(()) } else { Err(Rejection::Rule(p)) }
+    if p.is_empty() {
+        Ok(())
+    } else {
+        Err(Rejection::Rule(p))
+    }
 }
 
 fn view_rules(req: &ConfigureRequest, p: &mut Vec<Problem>) {
@@ -85,13 +109,19 @@ fn view_rules(req: &ConfigureRequest, p: &mut Vec<Problem>) {
         ViewType::Waterfall => {
             let name = req.view.name();
             if let Some(n) = req.nfft.filter(|&n| n != 1) {
-                p.push(Problem(format!("nfftSelection: {name} takes nfftSelection 1 or none, got {n}")));
+                p.push(Problem(format!(
+                    "nfftSelection: {name} takes nfftSelection 1 or none, got {n}"
+                )));
             }
             if req.frequency.is_some() {
-                p.push(Problem(format!("frequencyRange: {name} takes no frequencyRange")));
+                p.push(Problem(format!(
+                    "frequencyRange: {name} takes no frequencyRange"
+                )));
             }
             if req.duration.is_some() {
-                p.push(Problem(format!("displayTimeAxisDuration: {name} takes no displayTimeAxisDuration")));
+                p.push(Problem(format!(
+                    "displayTimeAxisDuration: {name} takes no displayTimeAxisDuration"
+                )));
             }
         }
         _ => {}
@@ -101,7 +131,10 @@ fn view_rules(req: &ConfigureRequest, p: &mut Vec<Problem>) {
 fn frequency_rules(fmin: f64, fmax: f64, prr: f64, p: &mut Vec<Problem>) {
     let nyquist = prr / 2.0;
     if fmin < 0.0 {
-        p.push(Problem(format!("frequencyRange.min: must be at least 0, got {}", num(fmin))));
+        p.push(Problem(format!(
+            "frequencyRange.min: must be at least 0, got {}",
+            num(fmin)
+        )));
     }
     if fmax > nyquist {
         p.push(Problem(format!(
@@ -134,9 +167,16 @@ fn time_rules(start: Option<f64>, end: Option<f64>, now: f64, p: &mut Vec<Proble
     };
     for (name, t) in [("start_time", start), ("end_time", end)] {
         if t < 0.0 {
-            p.push(Problem(format!("{name}: must not be negative, got {}", num(t))));
+            p.push(Problem(format!(
+                "{name}: must not be negative, got {}",
+                num(t)
+            )));
         } else if t > now + CLOCK_SKEW_SECONDS {
-            p.push(Problem(format!("{name}: must not be in the future, got {} (now is {})", num(t), num(now.floor()))));
+            p.push(Problem(format!(
+                "{name}: must not be in the future, got {} (now is {})",
+                num(t),
+                num(now.floor())
+            )));
         }
     }
     if end <= start {

@@ -29,7 +29,12 @@ impl Reader {
     }
 
     /// A present, non-null value, or records "field required".
-    fn required<'a>(&mut self, obj: &'a Map<String, Value>, key: &str, path: &str) -> Option<&'a Value> {
+    fn required<'a>(
+        &mut self,
+        obj: &'a Map<String, Value>,
+        key: &str,
+        path: &str,
+    ) -> Option<&'a Value> {
         match obj.get(key) {
             None | Some(Value::Null) => {
                 self.fail(path, "field required".to_owned());
@@ -80,7 +85,8 @@ impl Reader {
     }
 
     fn required_integer(&mut self, obj: &Map<String, Value>, key: &str, path: &str) -> Option<i64> {
-        self.required(obj, key, path).and_then(|v| self.integer(v, path))
+        self.required(obj, key, path)
+            .and_then(|v| self.integer(v, path))
     }
 
     /// `{min, max}` with both required, read by `read`.
@@ -92,8 +98,12 @@ impl Reader {
     ) -> Option<(T, T)> {
         let obj = self.object(v, path)?;
         let (min_path, max_path) = (format!("{path}.min"), format!("{path}.max"));
-        let min = self.required(obj, "min", &min_path).and_then(|m| read(self, m, &min_path));
-        let max = self.required(obj, "max", &max_path).and_then(|m| read(self, m, &max_path));
+        let min = self
+            .required(obj, "min", &min_path)
+            .and_then(|m| read(self, m, &min_path));
+        let max = self
+            .required(obj, "max", &max_path)
+            .and_then(|m| read(self, m, &max_path));
         min.zip(max)
     }
 
@@ -130,12 +140,21 @@ impl Reader {
             (Form::Legacy, Value::String(s)) => match parse_yymmddhhmmss(s) {
                 Ok(t) => Some(t as f64),
                 Err(why) => {
-                    self.fail(key, format!("expected a yymmddHHMMSS string (UTC) or null, got {s:?}: {why}"));
+                    self.fail(
+                        key,
+                        format!("expected a yymmddHHMMSS string (UTC) or null, got {s:?}: {why}"),
+                    );
                     None
                 }
             },
             (Form::Legacy, other) => {
-                self.fail(key, format!("expected a yymmddHHMMSS string (UTC) or null, got {}", kind(other)));
+                self.fail(
+                    key,
+                    format!(
+                        "expected a yymmddHHMMSS string (UTC) or null, got {}",
+                        kind(other)
+                    ),
+                );
                 None
             }
         }
@@ -153,35 +172,47 @@ fn parse_body(body: &[u8]) -> Result<Map<String, Value>, Rejection> {
     })?;
     match value {
         Value::Object(m) => Ok(m),
-        other => Err(Rejection::Schema(vec![Problem(format!("body: expected a JSON object, got {}", kind(&other)))])),
+        other => Err(Rejection::Schema(vec![Problem(format!(
+            "body: expected a JSON object, got {}",
+            kind(&other)
+        ))])),
     }
 }
 
 /// Reads a configure body of `form`: 422 with every schema problem, or the typed request.
 pub fn parse_configure(body: &[u8], form: Form) -> Result<(ConfigureRequest, Value), Rejection> {
     let obj = parse_body(body)?;
-    let mut r = Reader { problems: Vec::new() };
+    let mut r = Reader {
+        problems: Vec::new(),
+    };
     let display = form.display_field();
     let height = r
         .required(&obj, display, &format!("{display}.height"))
         .and_then(|d| r.object(d, display))
         .and_then(|d| r.required_integer(d, "height", &format!("{display}.height")));
     let chans = form.channels_field();
-    let channels = r.required(&obj, chans, chans).and_then(|c| r.range(c, chans, Reader::integer));
+    let channels = r
+        .required(&obj, chans, chans)
+        .and_then(|c| r.range(c, chans, Reader::integer));
     let view = match form {
-        Form::Modern => r.required(&obj, "view_type", "view_type").and_then(|v| r.view_type(v)),
+        Form::Modern => r
+            .required(&obj, "view_type", "view_type")
+            .and_then(|v| r.view_type(v)),
         Form::Legacy => Some(ViewType::Multichannel),
     };
     let opt = |key: &str| obj.get(key).filter(|v| !v.is_null());
-    let duration = opt("displayTimeAxisDuration").and_then(|v| r.number(v, "displayTimeAxisDuration"));
+    let duration =
+        opt("displayTimeAxisDuration").and_then(|v| r.number(v, "displayTimeAxisDuration"));
     let nfft = opt("nfftSelection").and_then(|v| r.integer(v, "nfftSelection"));
-    let frequency = opt("frequencyRange").and_then(|v| r.range(v, "frequencyRange", Reader::number));
+    let frequency =
+        opt("frequencyRange").and_then(|v| r.range(v, "frequencyRange", Reader::number));
     let start_time = r.time(&obj, "start_time", form);
     let end_time = r.time(&obj, "end_time", form);
     if !r.problems.is_empty() {
         return Err(Rejection::Schema(r.problems));
     }
-    let (Some(height), Some((channel_min, channel_max)), Some(view)) = (height, channels, view) else {
+    let (Some(height), Some((channel_min, channel_max)), Some(view)) = (height, channels, view)
+    else {
         return Err(Rejection::Schema(vec![Problem("body: invalid".into())]));
     };
     let req = ConfigureRequest {
@@ -202,9 +233,15 @@ pub fn parse_configure(body: &[u8], form: Form) -> Result<(ConfigureRequest, Val
 /// Reads `{start_time, end_time}` (both required epoch seconds) of the recordings query.
 pub fn parse_window(body: &[u8]) -> Result<(f64, f64), Rejection> {
     let obj = parse_body(body)?;
-    let mut r = Reader { problems: Vec::new() };
-    let start = r.required(&obj, "start_time", "start_time").and_then(|v| r.number(v, "start_time"));
-    let end = r.required(&obj, "end_time", "end_time").and_then(|v| r.number(v, "end_time"));
+    let mut r = Reader {
+        problems: Vec::new(),
+    };
+    let start = r
+        .required(&obj, "start_time", "start_time")
+        .and_then(|v| r.number(v, "start_time"));
+    let end = r
+        .required(&obj, "end_time", "end_time")
+        .and_then(|v| r.number(v, "end_time"));
     match start.zip(end) {
         Some(w) if r.problems.is_empty() => Ok(w),
         _ => Err(Rejection::Schema(r.problems)),

@@ -22,14 +22,21 @@ impl BlackholeProxy {
     /// Listens on a free loopback port and forwards to `upstream`.
     pub fn start(upstream: SocketAddr) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind the proxy");
-        listener.set_nonblocking(true).expect("nonblocking listener");
+        listener
+            .set_nonblocking(true)
+            .expect("nonblocking listener");
         let addr = listener.local_addr().expect("proxy address");
         let blackholed = Arc::new(AtomicBool::new(false));
         let stop = Arc::new(AtomicBool::new(false));
         let held = Arc::new(Mutex::new(Vec::new()));
         let (bh, st, hd) = (blackholed.clone(), stop.clone(), held.clone());
         std::thread::spawn(move || accept_loop(listener, upstream, bh, st, hd));
-        Self { addr, blackholed, stop, held }
+        Self {
+            addr,
+            blackholed,
+            stop,
+            held,
+        }
     }
 
     /// Where clients connect.
@@ -76,22 +83,39 @@ fn accept_loop(
                     held.lock().unwrap().push(client);
                     continue;
                 }
-                let Ok(server) = TcpStream::connect_timeout(&upstream, Duration::from_secs(1)) else { continue };
-                if let (Ok(c2), Ok(c3), Ok(s2)) = (client.try_clone(), client.try_clone(), server.try_clone()) {
+                let Ok(server) = TcpStream::connect_timeout(&upstream, Duration::from_secs(1))
+                else {
+                    continue;
+                };
+                if let (Ok(c2), Ok(c3), Ok(s2)) =
+                    (client.try_clone(), client.try_clone(), server.try_clone())
+                {
                     held.lock().unwrap().push(c3);
-                    let (b1, b2, st1, st2) = (blackholed.clone(), blackholed.clone(), stop.clone(), stop.clone());
+                    let (b1, b2, st1, st2) = (
+                        blackholed.clone(),
+                        blackholed.clone(),
+                        stop.clone(),
+                        stop.clone(),
+                    );
                     std::thread::spawn(move || pump(client, server, b1, st1));
                     std::thread::spawn(move || pump(s2, c2, b2, st2));
                 }
             }
-            Err(e) if e.kind() == ErrorKind::WouldBlock => std::thread::sleep(Duration::from_millis(5)),
+            Err(e) if e.kind() == ErrorKind::WouldBlock => {
+                std::thread::sleep(Duration::from_millis(5))
+            }
             Err(_) => std::thread::sleep(Duration::from_millis(5)),
         }
     }
 }
 
 /// Copies `from` → `to` until either closes; while blackholed, reads and drops.
-fn pump(mut from: TcpStream, mut to: TcpStream, blackholed: Arc<AtomicBool>, stop: Arc<AtomicBool>) {
+fn pump(
+    mut from: TcpStream,
+    mut to: TcpStream,
+    blackholed: Arc<AtomicBool>,
+    stop: Arc<AtomicBool>,
+) {
     let _ = from.set_read_timeout(Some(Duration::from_millis(50)));
     let mut buf = vec![0u8; 64 * 1024];
     let mut dark = false;

@@ -11,8 +11,8 @@ use std::process::Command;
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use serde_json::{json, Value};
-use testkit::{free_port, wait_until, ChildGuard, MongoServer, Scratch};
+use serde_json::{Value, json};
+use testkit::{ChildGuard, MongoServer, Scratch, free_port, wait_until};
 
 pub use http::Response;
 
@@ -51,10 +51,20 @@ impl FocusServer {
         let log = scratch.path.join("focus-server.log");
         let addr: SocketAddr = ([127, 0, 0, 1], free_port()).into();
         let mut cmd = Command::new(bin);
-        cmd.arg("--listen").arg(addr.to_string()).arg("--mongo-uri").arg(mongo_uri).args(args);
+        cmd.arg("--listen")
+            .arg(addr.to_string())
+            .arg("--mongo-uri")
+            .arg(mongo_uri)
+            .args(args);
         cmd.env("RUST_LOG", "info,mongodb=warn");
-        let child = ChildGuard::spawn("focus-server", cmd, Some(&log)).unwrap_or_else(|e| panic!("{e}"));
-        let mut server = Self { child, addr, log, _scratch: scratch };
+        let child =
+            ChildGuard::spawn("focus-server", cmd, Some(&log)).unwrap_or_else(|e| panic!("{e}"));
+        let mut server = Self {
+            child,
+            addr,
+            log,
+            _scratch: scratch,
+        };
         let mut ready = false;
         for _ in 0..1000 {
             if server.child.has_exited() {
@@ -66,7 +76,11 @@ impl FocusServer {
             }
             std::thread::sleep(Duration::from_millis(20));
         }
-        assert!(ready, "focus-server did not become ready; its log:\n{}", server.log_text());
+        assert!(
+            ready,
+            "focus-server did not become ready; its log:\n{}",
+            server.log_text()
+        );
         server
     }
 
@@ -102,8 +116,19 @@ impl FocusServer {
     }
 
     /// One request with a 10 s client timeout.
-    pub fn request(&self, method: &str, path: &str, body: Option<&str>) -> std::io::Result<Response> {
-        http::request(self.addr, method, path, body.map(str::as_bytes), Duration::from_secs(10))
+    pub fn request(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<&str>,
+    ) -> std::io::Result<Response> {
+        http::request(
+            self.addr,
+            method,
+            path,
+            body.map(str::as_bytes),
+            Duration::from_secs(10),
+        )
     }
 
     /// `GET path`.
@@ -113,7 +138,8 @@ impl FocusServer {
 
     /// `POST path` with `body`; panics on a transport error.
     pub fn post(&self, path: &str, body: &str) -> Response {
-        self.request("POST", path, Some(body)).unwrap_or_else(|e| panic!("POST {path}: {e}\n{}", self.log_text()))
+        self.request("POST", path, Some(body))
+            .unwrap_or_else(|e| panic!("POST {path}: {e}\n{}", self.log_text()))
     }
 
     /// `/health`'s `database` object.
@@ -124,20 +150,28 @@ impl FocusServer {
     /// Waits until `/health` reports the database `state` (`up` or `down`).
     pub fn wait_db(&self, state: &str, timeout: Duration) {
         wait_until(&format!("the database gate to be {state}"), timeout, || {
-            self.get("/health").is_ok_and(|r| r.json()["database"]["state"] == state)
+            self.get("/health")
+                .is_ok_and(|r| r.json()["database"]["state"] == state)
         });
     }
 
     /// Waits until the recordings index is seeded and the gate is open.
     pub fn wait_seeded(&self) {
-        wait_until("the recordings index to be seeded", Duration::from_secs(30), || {
-            self.get("/health").is_ok_and(|r| r.json()["database"]["recordings_seeded"] == true)
-        });
+        wait_until(
+            "the recordings index to be seeded",
+            Duration::from_secs(30),
+            || {
+                self.get("/health")
+                    .is_ok_and(|r| r.json()["database"]["recordings_seeded"] == true)
+            },
+        );
     }
 
     /// `GET /jobs?task_id=…` as JSON.
     pub fn jobs_of(&self, task: &str) -> Vec<Value> {
-        let r = self.get(&format!("/jobs?task_id={task}")).expect("GET /jobs");
+        let r = self
+            .get(&format!("/jobs?task_id={task}"))
+            .expect("GET /jobs");
         assert_eq!(r.status, 200, "{}", r.body);
         r.json().as_array().cloned().unwrap_or_default()
     }
@@ -160,25 +194,35 @@ pub fn shared_stack() -> &'static Stack {
         let (tx, rx) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
             let mongo = MongoServer::start();
-            let server = FocusServer::start(&mongo.uri(), &["--seed-recordings", "--channels", "2222"]);
+            let server =
+                FocusServer::start(&mongo.uri(), &["--seed-recordings", "--channels", "2222"]);
             server.wait_seeded();
-            tx.send(Stack { mongo, server }).expect("hand the stack over");
+            tx.send(Stack { mongo, server })
+                .expect("hand the stack over");
             loop {
                 std::thread::park();
             }
         });
-        rx.recv().expect("the shared stack thread started the servers")
+        rx.recv()
+            .expect("the shared stack thread started the servers")
     })
 }
 
 /// Reads job records straight from MongoDB (a separate client, so the server's gate is not
 /// involved).
 pub fn records_of_task(mongo_uri: &str, task: &str) -> Vec<Value> {
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
     rt.block_on(async {
         use futures::TryStreamExt;
-        let client = mongodb::Client::with_uri_str(mongo_uri).await.expect("client");
-        let coll = client.database("focus").collection::<mongodb::bson::Document>("jobs");
+        let client = mongodb::Client::with_uri_str(mongo_uri)
+            .await
+            .expect("client");
+        let coll = client
+            .database("focus")
+            .collection::<mongodb::bson::Document>("jobs");
         let docs: Vec<mongodb::bson::Document> = coll
             .find(mongodb::bson::doc! {"task_id": task})
             .await
@@ -186,6 +230,8 @@ pub fn records_of_task(mongo_uri: &str, task: &str) -> Vec<Value> {
             .try_collect()
             .await
             .expect("collect");
-        docs.into_iter().map(|d| serde_json::to_value(d).expect("to JSON")).collect()
+        docs.into_iter()
+            .map(|d| serde_json::to_value(d).expect("to JSON"))
+            .collect()
     })
 }
