@@ -228,7 +228,7 @@ async fn connection(
         match block {
             Some(BlockMode::Refuse) => return reset(&client),
             Some(BlockMode::Blackhole) => {
-                if state.changed().await.is_err() {
+                if hold(&mut state, &client).await.is_err() {
                     return reset(&client);
                 }
             }
@@ -330,10 +330,7 @@ async fn forward(
         match block {
             Some(BlockMode::Refuse) => return Err(std::io::ErrorKind::ConnectionReset.into()),
             Some(BlockMode::Blackhole) => {
-                state
-                    .changed()
-                    .await
-                    .map_err(|_| std::io::ErrorKind::ConnectionAborted)?;
+                hold(&mut state, client).await?;
                 continue;
             }
             None => {}
@@ -345,6 +342,46 @@ async fn forward(
         }
     }
     Ok(())
+}
+
+/// Waits, moving no bytes, until the service's state changes. Fails when the state's sender is
+/// gone, or when the client has given up (its FIN or RST arrived), so that a long blackhole
+/// does not pile up the connections of clients that timed out.
+async fn hold(
+    state: &mut watch::Receiver<ServiceState>,
+    client: &TcpStream,
+) -> std::io::Result<()> {
+    loop {
+        tokio::select! {
+            changed = state.changed() => {
+                return changed.map_err(|_| std::io::ErrorKind::ConnectionAborted.into());
+            }
+            _ = tokio::time::sleep(Duration::from_millis(250)) => {
+                if peer_gone(client) {
+                    return Err(std::io::ErrorKind::ConnectionAborted.into());
+                }
+            }
+        }
+    }
+}
+
+/// Whether the peer of `stream` has closed or reset it, from the kernel's TCP state: unlike a
+/// read, this does not consume (or need to buffer) bytes the client sent while held.
+fn peer_gone(stream: &TcpStream) -> bool {
+    const TCP_CLOSE: u8 = 7;
+    const TCP_CLOSE_WAIT: u8 = 8;
+    // SAFETY: getsockopt(TCP_INFO) writes at most `len` bytes into a zeroed tcp_info.
+    let state = unsafe {
+        let mut info: libc::tcp_info = std::mem::zeroed();
+        let mut len = std::mem::size_of::<libc::tcp_info>() as libc::socklen_t;
+        let fd = stream.as_raw_fd();
+        let info_ptr = (&mut info as *mut libc::tcp_info).cast();
+        if libc::getsockopt(fd, libc::IPPROTO_TCP, libc::TCP_INFO, info_ptr, &mut len) != 0 {
+            return true;
+        }
+        info.tcpi_state
+    };
+    state == TCP_CLOSE || state == TCP_CLOSE_WAIT
 }
 
 /// `blackhole` or `refuse`, as messages and `env status` write a block.

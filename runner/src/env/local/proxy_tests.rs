@@ -155,3 +155,38 @@ async fn a_half_close_is_passed_on_and_answers_still_arrive() {
         .unwrap();
     assert_eq!(all, b"Alast words");
 }
+
+#[tokio::test]
+async fn clients_that_give_up_under_a_blackhole_are_let_go() {
+    let svc = service();
+    svc.set_endpoints(vec![backend(b"A").await]);
+    let mut existing = connect(svc.port()).await.unwrap();
+    assert_eq!(read_n(&mut existing, 1, PATIENCE).await.unwrap(), b"A");
+    svc.set_block(Some(BlockMode::Blackhole));
+    let mut held = Vec::new();
+    for _ in 0..5 {
+        let mut stream = connect(svc.port()).await.unwrap();
+        stream.write_all(b"hello?").await.unwrap();
+        held.push(stream);
+    }
+    existing.write_all(b"still there?").await.unwrap();
+    let deadline = Instant::now() + PATIENCE;
+    while svc.open_connections() < 6 {
+        assert!(
+            Instant::now() < deadline,
+            "{} connections held",
+            svc.open_connections()
+        );
+        tokio::task::yield_now().await;
+    }
+    drop(held);
+    drop(existing);
+    while svc.open_connections() > 0 {
+        assert!(
+            Instant::now() < deadline,
+            "{} connections still held",
+            svc.open_connections()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
