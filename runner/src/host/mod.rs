@@ -3,9 +3,11 @@
 //! is the only module that knows both the engine and the environment; [`session`] drives a
 //! whole run with them.
 
+mod case;
 mod focus;
 mod imports;
 pub mod journal;
+pub mod plan;
 pub mod session;
 
 use std::future::Future;

@@ -1,0 +1,171 @@
+//! Turning what happened to one scenario into its report case: the outcome (with rollback
+//! problems taking precedence), the properties, and the `<system-out>` text.
+
+use std::path::Path;
+use std::time::{Duration, SystemTime};
+
+use super::ScenarioHost;
+use super::journal::UndoStep;
+use crate::engine::{GuestOutcome, GuestRun, LoadError, ScenarioMeta};
+use crate::report::{CaseOutcome, CaseReport, SuiteReport};
+
+/// The start of a `failed` outcome's message that carries a host error, not a failed
+/// assertion: the SDK's convention, because the contract's `outcome` has no case for it.
+pub const HOST_ERROR_PREFIX: &str = "host error: ";
+
+pub(super) fn meta_properties(meta: &ScenarioMeta) -> Vec<(String, String)> {
+    let mut properties = Vec::new();
+    if let Some(key) = &meta.key {
+        properties.push(("test_key".to_owned(), key.clone()));
+    }
+    if !meta.tags.is_empty() {
+        properties.push(("tags".to_owned(), meta.tags.join(",")));
+    }
+    properties
+}
+
+pub(super) fn suite_report(
+    name: &str,
+    path: &Path,
+    started: SystemTime,
+    cases: Vec<CaseReport>,
+) -> SuiteReport {
+    let elapsed = cases.iter().map(|c| c.elapsed).sum();
+    SuiteReport {
+        name: name.to_owned(),
+        path: path.to_owned(),
+        started,
+        elapsed,
+        cases,
+    }
+}
+
+/// The report case of a file that did not load.
+pub fn load_error_case(suite: &str, error: &LoadError) -> CaseReport {
+    let message = error.to_string();
+    CaseReport {
+        name: "load".into(),
+        classname: suite.to_owned(),
+        outcome: CaseOutcome::Error {
+            kind: "load".into(),
+            message: message.clone(),
+            detail: format!("{message}\n\n(problem: {})", error.kind()),
+        },
+        elapsed: Duration::ZERO,
+        properties: Vec::new(),
+        system_out: String::new(),
+        system_err: None,
+    }
+}
+
+/// The scenario's outcome, unless the rollback or the return to the steady state failed:
+/// then an error that says what is left changed, with the scenario's own outcome in the detail.
+pub(super) fn outcome(
+    run: &GuestRun<ScenarioHost>,
+    steps: &[UndoStep],
+    steady: &Result<(), String>,
+    steady_timeout: Duration,
+) -> CaseOutcome {
+    let own = match &run.result {
+        Ok(GuestOutcome::Passed) => CaseOutcome::Passed,
+        Ok(GuestOutcome::Skipped(reason)) => CaseOutcome::Skipped {
+            reason: reason.clone(),
+        },
+        Ok(GuestOutcome::Failed { message, detail }) if message.starts_with(HOST_ERROR_PREFIX) => {
+            CaseOutcome::Error {
+                kind: "host-error".into(),
+                message: message[HOST_ERROR_PREFIX.len()..].to_owned(),
+                detail: detail.clone().unwrap_or_else(|| message.clone()),
+            }
+        }
+        Ok(GuestOutcome::Failed { message, detail }) => CaseOutcome::Failed {
+            message: message.clone(),
+            detail: match detail {
+                Some(detail) => format!("{message}\n\n{detail}"),
+                None => message.clone(),
+            },
+        },
+        Err(fault) => CaseOutcome::Error {
+            kind: fault.kind.as_str().into(),
+            message: fault.message.clone(),
+            detail: fault.detail.clone(),
+        },
+    };
+    let failed: Vec<String> = steps
+        .iter()
+        .filter(|s| s.result.is_err())
+        .map(|s| s.to_string())
+        .collect();
+    let (kind, problem) = if !failed.is_empty() {
+        (
+            "rollback",
+            format!("the rollback failed: {}", failed.join("; ")),
+        )
+    } else if let Err(off) = steady {
+        let secs = steady_timeout.as_secs_f64();
+        (
+            "steady-state",
+            format!(
+                "after the rollback the environment did not return to its steady state within {secs:.0} s: {off}"
+            ),
+        )
+    } else {
+        return own;
+    };
+    let own_text = match &own {
+        CaseOutcome::Passed => "passed".to_owned(),
+        CaseOutcome::Skipped { reason } => format!("skipped: {reason}"),
+        CaseOutcome::Failed { detail, .. } => format!("failed: {detail}"),
+        CaseOutcome::Error { kind, detail, .. } => format!("error ({kind}): {detail}"),
+    };
+    CaseOutcome::Error {
+        kind: kind.into(),
+        message: problem.clone(),
+        detail: format!("{problem}\n\nThe scenario itself {own_text}"),
+    }
+}
+
+pub(super) fn system_out(
+    run: &GuestRun<ScenarioHost>,
+    steps: &[UndoStep],
+    steady: &Result<(), String>,
+    steady_wait: Duration,
+) -> String {
+    let mut out = String::new();
+    for line in &run.host.log {
+        out.push_str(&line.to_string());
+        out.push('\n');
+    }
+    if run.host.log_lines_dropped > 0 {
+        out.push_str(&format!(
+            "[… {} log lines left out …]\n",
+            run.host.log_lines_dropped
+        ));
+    }
+    if !steps.is_empty() {
+        out.push_str("--- rollback ---\n");
+        for step in steps {
+            out.push_str(&step.to_string());
+            out.push('\n');
+        }
+    }
+    match steady {
+        Ok(()) if !steps.is_empty() => out.push_str(&format!(
+            "steady state: back after {:.3} s\n",
+            steady_wait.as_secs_f64()
+        )),
+        Ok(()) => {}
+        Err(off) => out.push_str(&format!("steady state: NOT restored: {off}\n")),
+    }
+    for (label, stream) in [("stdout", &run.stdout), ("stderr", &run.stderr)] {
+        let total = stream.total_bytes();
+        if total > 0 {
+            out.push_str(&format!("--- guest {label} ({total} bytes) ---\n"));
+            out.push_str(&stream.text());
+            if !out.ends_with('\n') {
+                out.push('\n');
+            }
+        }
+    }
+    out
+}
