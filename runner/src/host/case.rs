@@ -132,16 +132,7 @@ pub(super) fn system_out(
     steady_wait: Duration,
 ) -> String {
     let mut out = String::new();
-    for line in &run.host.log {
-        out.push_str(&line.to_string());
-        out.push('\n');
-    }
-    if run.host.log_lines_dropped > 0 {
-        out.push_str(&format!(
-            "[… {} log lines left out …]\n",
-            run.host.log_lines_dropped
-        ));
-    }
+    out.push_str(&run.host.log.text());
     if !steps.is_empty() {
         out.push_str("--- rollback ---\n");
         for step in steps {

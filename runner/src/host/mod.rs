@@ -8,6 +8,7 @@ mod focus;
 mod imports;
 pub mod journal;
 pub mod plan;
+mod scenario_log;
 pub mod session;
 
 use std::future::Future;
@@ -20,6 +21,7 @@ use crate::env::{EnvError, Environment, EnvironmentInfo};
 
 pub use focus::FocusClient;
 pub use journal::{Journal, Undo, UndoStep};
+pub use scenario_log::{LogLine, MAX_LOG_LINE_BYTES, MAX_LOG_LINES, ScenarioLog};
 
 /// How long host calls may take, apart from the scenario's own deadline.
 #[derive(Debug, Clone, Copy)]
@@ -39,29 +41,6 @@ impl Default for HostLimits {
     }
 }
 
-/// One line of a scenario's log.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LogLine {
-    /// Since the scenario started.
-    pub at: Duration,
-    /// `DEBUG`, `INFO`, `WARN`, `ERROR`, or `HOST` for what the host did.
-    pub level: &'static str,
-    /// The text.
-    pub message: String,
-}
-
-impl std::fmt::Display for LogLine {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "[{:>8.3} s] {:<5} {}",
-            self.at.as_secs_f64(),
-            self.level,
-            self.message
-        )
-    }
-}
-
 /// The host state of one scenario: what it may touch, what it did and what it said.
 pub struct ScenarioHost {
     env: Option<Arc<dyn Environment>>,
@@ -73,19 +52,12 @@ pub struct ScenarioHost {
     /// The mutations to undo, oldest first.
     pub journal: Journal,
     /// The scenario's log lines and the host's notes.
-    pub log: Vec<LogLine>,
+    pub log: ScenarioLog,
     /// The `annotate` pairs, in order.
     pub annotations: Vec<(String, String)>,
-    /// How many log lines were dropped from the middle of a very long log.
-    pub log_lines_dropped: u64,
     /// The message sent through `report-panic`.
     pub panic: Option<String>,
 }
-
-/// How many log lines a scenario keeps (the first and the last half).
-pub const MAX_LOG_LINES: usize = 10_000;
-/// How long one log line may be.
-pub const MAX_LOG_LINE_BYTES: usize = 8 << 10;
 
 impl ScenarioHost {
     /// A host for one scenario against `env`, bounded by `control`'s deadline.
@@ -104,9 +76,8 @@ impl ScenarioHost {
             control: Some(control),
             started: Instant::now(),
             journal: Journal::default(),
-            log: Vec::new(),
+            log: ScenarioLog::default(),
             annotations: Vec::new(),
-            log_lines_dropped: 0,
             panic: None,
         }
     }
@@ -122,33 +93,15 @@ impl ScenarioHost {
             control: None,
             started: Instant::now(),
             journal: Journal::default(),
-            log: Vec::new(),
+            log: ScenarioLog::default(),
             annotations: Vec::new(),
-            log_lines_dropped: 0,
             panic: None,
         }
     }
 
-    /// Adds a log line. A guest that logs without end keeps its first and last lines: past
-    /// [`MAX_LOG_LINES`], the oldest line after the first half is dropped and counted.
-    fn note(&mut self, level: &'static str, mut message: String) {
-        if message.len() > MAX_LOG_LINE_BYTES {
-            let mut cut = MAX_LOG_LINE_BYTES;
-            while !message.is_char_boundary(cut) {
-                cut -= 1;
-            }
-            message.truncate(cut);
-            message.push_str(" […]");
-        }
-        if self.log.len() >= MAX_LOG_LINES {
-            self.log.remove(MAX_LOG_LINES / 2);
-            self.log_lines_dropped += 1;
-        }
-        self.log.push(LogLine {
-            at: self.started.elapsed(),
-            level,
-            message,
-        });
+    /// Adds a line to the scenario's log.
+    fn note(&mut self, level: &'static str, message: String) {
+        self.log.push(self.started.elapsed(), level, message);
     }
 
     /// The environment, or `not-permitted` when there is none.
