@@ -195,3 +195,43 @@ fn a_folder_of_components_runs_each_file() {
         .collect();
     assert_eq!(names, ["first::noop", "second::noop"]);
 }
+
+#[test]
+fn an_environment_that_cannot_open_exits_2_and_still_writes_a_report() {
+    let sim = SimConfig::new();
+    let text = std::fs::read_to_string(&sim.path).unwrap();
+    std::fs::write(
+        &sim.path,
+        text.replace(
+            "journal_file = \"journal.jsonl\"",
+            "journal_file = \"/proc/no-such-folder/journal.jsonl\"",
+        ),
+    )
+    .unwrap();
+    let junit = sim.junit();
+    let ran = run(runner(&sim.scratch.path)
+        .args(["run", "--tag", "smoke", "--junit"])
+        .arg(&junit)
+        .arg(&fixtures().guest));
+    assert_eq!(ran.code, 2, "{}", ran.stderr);
+    assert!(
+        ran.stderr.contains("cannot open the environment `sim`")
+            && ran.stderr.contains("no-such-folder"),
+        "{}",
+        ran.stderr
+    );
+    let cases = read_report(&junit);
+    assert_eq!(cases.len(), 3);
+    for c in &cases {
+        assert_eq!(
+            (c.outcome.as_str(), c.ty.as_str()),
+            ("error", "environment"),
+            "{c:#?}"
+        );
+        assert!(
+            c.message
+                .starts_with("not run: cannot open the environment `sim`"),
+            "{c:#?}"
+        );
+    }
+}

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicI32, Ordering};
 use std::time::Duration;
 
-use anyhow::{Context as _, anyhow, bail};
+use anyhow::{Context as _, bail};
 use clap::{Args, ValueEnum};
 
 use super::config_file::{LoadedConfig, load_config};
@@ -17,7 +17,9 @@ use super::guests::resolve_paths;
 use super::progress::Progress;
 use crate::engine::{EngineOptions, Interrupt};
 use crate::env::{self, OpenContext};
-use crate::host::session::{Engine, PlanEntry, Selection, Session, SessionSettings, load_plan};
+use crate::host::session::{
+    Engine, PlanEntry, Selection, Session, SessionSettings, load_plan, not_run_report,
+};
 use crate::host::{FocusClient, HostLimits};
 use crate::report::summary;
 
@@ -197,9 +199,20 @@ pub async fn execute(args: RunArgs) -> anyhow::Result<ExitCode> {
             .join(&run_id),
         force_cleanup: args.force_cleanup,
     };
-    let env = env::open(env_config, &ctx)
-        .await
-        .map_err(|e| anyhow!("cannot open the environment `{env_name}`: {e}"))?;
+    let env = match env::open(env_config, &ctx).await {
+        Ok(env) => env,
+        Err(e) => {
+            let message = format!("cannot open the environment `{env_name}`: {e}");
+            let report = not_run_report(&plan, env_name, &message);
+            if let Err(write) = crate::report::junit::write(&report, &junit) {
+                eprintln!("error: {write}");
+            }
+            bail!(
+                "{message}\nthe JUnit report {} lists the scenarios that did not run",
+                junit.display()
+            );
+        }
+    };
     let focus = match FocusClient::new(&env.focus_url()) {
         Ok(focus) => focus,
         Err(e) => {

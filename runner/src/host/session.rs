@@ -234,3 +234,52 @@ impl Session<'_> {
         text
     }
 }
+
+/// The report of a run whose environment could not be opened: every selected scenario is an
+/// error that says why it did not run, and every broken file its load error. CI then shows the
+/// reason instead of a missing report.
+pub fn not_run_report(plan: &[PlanEntry], environment: &str, message: &str) -> RunReport {
+    let now = SystemTime::now();
+    let suites = plan
+        .iter()
+        .filter_map(|entry| {
+            let (suite, path, cases) = match entry {
+                PlanEntry::Broken { suite, path, error } => {
+                    (suite, path, vec![load_error_case(suite, error)])
+                }
+                PlanEntry::Loaded {
+                    component,
+                    suite,
+                    selected,
+                    ..
+                } => {
+                    let cases = selected
+                        .iter()
+                        .map(|meta| CaseReport {
+                            name: meta.name.clone(),
+                            classname: suite.clone(),
+                            outcome: CaseOutcome::Error {
+                                kind: "environment".into(),
+                                message: format!("not run: {message}"),
+                                detail: message.to_owned(),
+                            },
+                            elapsed: Duration::ZERO,
+                            properties: meta_properties(meta),
+                            system_out: String::new(),
+                            system_err: None,
+                        })
+                        .collect();
+                    (suite, &component.path, cases)
+                }
+            };
+            (!cases.is_empty()).then(|| suite_report(suite, path, now, cases))
+        })
+        .collect();
+    RunReport {
+        environment: environment.to_owned(),
+        started: now,
+        elapsed: Duration::ZERO,
+        interrupted: false,
+        suites,
+    }
+}

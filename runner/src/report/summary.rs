@@ -32,7 +32,7 @@ pub fn human(run: &RunReport, junit: &Path) -> String {
         }
     }
     let mut slowest: Vec<&CaseReport> = run.cases().collect();
-    slowest.sort_by(|a, b| b.elapsed.cmp(&a.elapsed));
+    slowest.sort_by_key(|case| std::cmp::Reverse(case.elapsed));
     if slowest.len() > 1 {
         let _ = writeln!(out, "\nSlowest:");
         for case in slowest.iter().take(3) {
