@@ -69,9 +69,6 @@ async fn run_bounded(mut cmd: Command, bound: Duration) -> Ran {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-#[ignore = "waits for the runner core: its check before each scenario after the first gives \
-            env.deviations() 1 ms (host/journal.rs wait_steady with a zero wait), too short for \
-            an API round trip; with a floor of a few seconds there, this test passes"]
 async fn the_scenario_suite_lists_and_runs_against_the_double() {
     let focus_server_bin = testkit::workspace_bin("focus-server");
     let scenarios = testkit::workspace_root().join("scenarios");

@@ -48,8 +48,19 @@ pub struct Journal {
 }
 
 impl Journal {
-    /// Records an undo.
+    /// Records an undo. A scale of a workload that was already scaled in this scenario adds
+    /// nothing: the earlier entry, undone later, restores the count from before the scenario,
+    /// and undoing the intermediate count first would only add a needless outage.
     pub fn push(&mut self, undo: Undo) {
+        if let Undo::Scale { workload, .. } = &undo {
+            let scaled_before = self
+                .entries
+                .iter()
+                .any(|e| matches!(e, Undo::Scale { workload: earlier, .. } if earlier == workload));
+            if scaled_before {
+                return;
+            }
+        }
         self.entries.push(undo);
     }
 
@@ -146,7 +157,9 @@ pub async fn wait_steady(env: &Arc<dyn Environment>, timeout: Duration) -> Resul
     loop {
         let remaining = deadline.saturating_duration_since(Instant::now());
         let last =
-            match tokio::time::timeout(remaining.max(Duration::from_millis(1)), env.deviations())
+            // Each check gets at least 10 s even when the wait is (nearly) over: one check of a
+            // remote environment is an API round trip, and a single check is what a zero wait asks.
+            match tokio::time::timeout(remaining.max(Duration::from_secs(10)), env.deviations())
                 .await
             {
                 Ok(Ok(deviations)) if deviations.is_empty() => return Ok(()),
@@ -169,4 +182,37 @@ pub fn describe(deviations: &[Deviation]) -> String {
         .map(|d| format!("{}: {}", d.target, d.problem))
         .collect::<Vec<_>>()
         .join("; ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scale(workload: &str, replicas: u32) -> Undo {
+        Undo::Scale {
+            workload: workload.to_owned(),
+            replicas,
+        }
+    }
+
+    #[test]
+    fn a_second_scale_of_a_workload_keeps_only_the_count_from_before_the_scenario() {
+        let mut journal = Journal::default();
+        journal.push(scale("mongodb", 1));
+        journal.push(Undo::Unblock {
+            workload: "mongodb".into(),
+        });
+        journal.push(scale("mongodb", 0));
+        journal.push(scale("focus-server", 2));
+        assert_eq!(
+            journal.entries(),
+            [
+                scale("mongodb", 1),
+                Undo::Unblock {
+                    workload: "mongodb".into()
+                },
+                scale("focus-server", 2)
+            ]
+        );
+    }
 }
