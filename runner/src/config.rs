@@ -51,7 +51,11 @@ pub struct RunnerSettings {
 
 impl Default for RunnerSettings {
     fn default() -> Self {
-        Self { memory_limit_mib: 256, default_timeout_s: 120.0, steady_state_timeout_s: 60.0 }
+        Self {
+            memory_limit_mib: 256,
+            default_timeout_s: 120.0,
+            steady_state_timeout_s: 60.0,
+        }
     }
 }
 
@@ -71,7 +75,9 @@ pub enum EnvironmentConfig {
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     /// The file could not be read.
-    #[error("cannot read the runner configuration {path}: {source}; pass --config FILE or create runner.toml at the workspace root")]
+    #[error(
+        "cannot read the runner configuration {path}: {source}; pass --config FILE or create runner.toml at the workspace root"
+    )]
     Read {
         /// The file.
         path: PathBuf,
@@ -101,8 +107,10 @@ pub enum ConfigError {
 impl RunnerConfig {
     /// Reads and parses `path`.
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|source| ConfigError::Read { path: path.to_owned(), source })?;
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
         Self::parse(&text, path)
     }
 
@@ -115,18 +123,27 @@ impl RunnerConfig {
     }
 
     /// The environment called `name`, or the default one when `name` is `None`.
-    pub fn environment(&self, name: Option<&str>, path: &Path) -> Result<(&str, &EnvironmentConfig), ConfigError> {
+    pub fn environment(
+        &self,
+        name: Option<&str>,
+        path: &Path,
+    ) -> Result<(&str, &EnvironmentConfig), ConfigError> {
         let name = name.unwrap_or(&self.default_environment);
-        self.environments.get_key_value(name).map(|(k, v)| (k.as_str(), v)).ok_or_else(|| {
-            ConfigError::UnknownEnvironment {
+        self.environments
+            .get_key_value(name)
+            .map(|(k, v)| (k.as_str(), v))
+            .ok_or_else(|| ConfigError::UnknownEnvironment {
                 name: name.to_owned(),
                 path: path.to_owned(),
                 known: if self.environments.is_empty() {
                     "none".to_owned()
                 } else {
-                    self.environments.keys().cloned().collect::<Vec<_>>().join(", ")
+                    self.environments
+                        .keys()
+                        .cloned()
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 },
-            }
-        })
+            })
     }
 }

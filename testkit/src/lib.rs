@@ -22,7 +22,10 @@ pub fn workspace_root() -> PathBuf {
 
 /// A TCP port on 127.0.0.1 that was free a moment ago.
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("bind 127.0.0.1:0")
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("bind 127.0.0.1:0")
 }
 
 /// Polls `condition` every 20 ms until it holds or `timeout` passes. Panics with `what` on
@@ -30,7 +33,10 @@ pub fn free_port() -> u16 {
 pub fn wait_until(what: &str, timeout: Duration, mut condition: impl FnMut() -> bool) {
     let deadline = Instant::now() + timeout;
     while !condition() {
-        assert!(Instant::now() < deadline, "timed out after {timeout:?} waiting for {what}");
+        assert!(
+            Instant::now() < deadline,
+            "timed out after {timeout:?} waiting for {what}"
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
 }
@@ -54,12 +60,18 @@ impl ChildGuard {
     pub fn spawn(label: &str, mut cmd: Command, log: Option<&Path>) -> io::Result<Self> {
         let (out, err) = match log {
             Some(path) => {
-                let file = std::fs::OpenOptions::new().create(true).append(true).open(path)?;
+                let file = std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(path)?;
                 (Stdio::from(file.try_clone()?), Stdio::from(file))
             }
             None => (Stdio::null(), Stdio::null()),
         };
-        cmd.stdin(Stdio::null()).stdout(out).stderr(err).process_group(0);
+        cmd.stdin(Stdio::null())
+            .stdout(out)
+            .stderr(err)
+            .process_group(0);
         // SAFETY: prctl is async-signal-safe; nothing else runs between fork and exec.
         unsafe {
             cmd.pre_exec(|| {
@@ -69,8 +81,13 @@ impl ChildGuard {
                 Ok(())
             });
         }
-        let child = cmd.spawn().map_err(|e| io::Error::new(e.kind(), format!("cannot start {label}: {e}")))?;
-        Ok(Self { child, label: label.to_owned() })
+        let child = cmd
+            .spawn()
+            .map_err(|e| io::Error::new(e.kind(), format!("cannot start {label}: {e}")))?;
+        Ok(Self {
+            child,
+            label: label.to_owned(),
+        })
     }
 
     /// The process id (also its process group id).
@@ -133,7 +150,11 @@ impl MongoProgram {
     pub fn find() -> Result<Self, String> {
         if let Some(path) = std::env::var_os("TESTKIT_MONGO_BIN").map(PathBuf::from) {
             let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
-            return Ok(if name.starts_with("mongod") { Self::Mongod(path) } else { Self::Secantus(path) });
+            return Ok(if name.starts_with("mongod") {
+                Self::Mongod(path)
+            } else {
+                Self::Secantus(path)
+            });
         }
         if let Some(p) = find_on_path("mongod") {
             return Ok(Self::Mongod(p));
@@ -158,14 +179,29 @@ impl MongoProgram {
         match self {
             Self::Mongod(bin) => {
                 let mut c = Command::new(bin);
-                c.args(["--bind_ip", "127.0.0.1", "--port", &port.to_string(), "--dbpath"]).arg(data_dir);
+                c.args([
+                    "--bind_ip",
+                    "127.0.0.1",
+                    "--port",
+                    &port.to_string(),
+                    "--dbpath",
+                ])
+                .arg(data_dir);
                 c
             }
             Self::Secantus(bin) => {
                 let mut c = Command::new(bin);
-                c.args(["--host", "127.0.0.1", "--port", &port.to_string(), "--standalone", "--log-level", "WARNING"])
-                    .arg("--storage-path")
-                    .arg(data_dir);
+                c.args([
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    &port.to_string(),
+                    "--standalone",
+                    "--log-level",
+                    "WARNING",
+                ])
+                .arg("--storage-path")
+                .arg(data_dir);
                 c
             }
         }
@@ -175,7 +211,9 @@ impl MongoProgram {
 /// The first executable called `name` on PATH.
 pub fn find_on_path(name: &str) -> Option<PathBuf> {
     let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path).map(|d| d.join(name)).find(|p| p.is_file())
+    std::env::split_paths(&path)
+        .map(|d| d.join(name))
+        .find(|p| p.is_file())
 }
 
 /// A real MongoDB-wire server on a free loopback port, with its own data folder. It can be
@@ -199,8 +237,14 @@ impl MongoServer {
         let data_dir = scratch.path.join("data");
         std::fs::create_dir_all(&data_dir).expect("create data dir");
         let log = scratch.path.join("server.log");
-        let mut server =
-            Self { program, port: free_port(), data_dir, log, child: None, _scratch: scratch };
+        let mut server = Self {
+            program,
+            port: free_port(),
+            data_dir,
+            log,
+            child: None,
+            _scratch: scratch,
+        };
         server.resume_after_stop();
         server
     }
@@ -246,12 +290,17 @@ impl MongoServer {
     pub fn resume_after_stop(&mut self) {
         assert!(self.child.is_none(), "the server is already running");
         let cmd = self.program.command(self.port, &self.data_dir);
-        let mut child = ChildGuard::spawn("mongodb server", cmd, Some(&self.log)).unwrap_or_else(|e| panic!("{e}"));
+        let mut child = ChildGuard::spawn("mongodb server", cmd, Some(&self.log))
+            .unwrap_or_else(|e| panic!("{e}"));
         let addr: SocketAddr = ([127, 0, 0, 1], self.port).into();
         let deadline = Instant::now() + Duration::from_secs(30);
         while !accepts_tcp(addr) {
             if child.has_exited() || Instant::now() > deadline {
-                panic!("the MongoDB-wire server on port {} did not come up; its log:\n{}", self.port, self.log_text());
+                panic!(
+                    "the MongoDB-wire server on port {} did not come up; its log:\n{}",
+                    self.port,
+                    self.log_text()
+                );
             }
             std::thread::sleep(Duration::from_millis(20));
         }
@@ -274,7 +323,10 @@ impl Scratch {
         let unique = format!(
             "{prefix}-{}-{}",
             std::process::id(),
-            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_nanos()
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap_or_default()
+                .as_nanos()
         );
         let path = base.join(unique);
         std::fs::create_dir_all(&path).expect("create scratch folder");
@@ -294,13 +346,22 @@ impl Drop for Scratch {
 pub fn workspace_bin(name: &str) -> PathBuf {
     let exe = std::env::current_exe().expect("current_exe");
     // Test executables live in target/<profile>/deps/; binaries in target/<profile>/.
-    let candidates = exe.ancestors().skip(1).take(2).map(|d| d.join(name)).collect::<Vec<_>>();
-    candidates.iter().find(|p| p.is_file()).cloned().unwrap_or_else(|| {
-        panic!(
-            "the workspace binary {name} is not built (looked at {candidates:?}); \
+    let candidates = exe
+        .ancestors()
+        .skip(1)
+        .take(2)
+        .map(|d| d.join(name))
+        .collect::<Vec<_>>();
+    candidates
+        .iter()
+        .find(|p| p.is_file())
+        .cloned()
+        .unwrap_or_else(|| {
+            panic!(
+                "the workspace binary {name} is not built (looked at {candidates:?}); \
              run the tests with `cargo test --workspace`, which builds it"
-        )
-    })
+            )
+        })
 }
 
 #[cfg(test)]
@@ -329,7 +390,11 @@ mod tests {
         let addr: SocketAddr = ([127, 0, 0, 1], server.port()).into();
         assert!(accepts_tcp(addr));
         server.stop();
-        wait_until("the stopped server to refuse", Duration::from_secs(5), || !accepts_tcp(addr));
+        wait_until(
+            "the stopped server to refuse",
+            Duration::from_secs(5),
+            || !accepts_tcp(addr),
+        );
         server.resume_after_stop();
         assert!(accepts_tcp(addr));
     }
