@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context as _;
 
 use crate::config::RunnerConfig;
+use crate::env::OpenContext;
 
 /// The configuration file's name.
 pub const CONFIG_FILE: &str = "runner.toml";
@@ -19,6 +20,31 @@ pub struct LoadedConfig {
     pub path: PathBuf,
     /// Its folder: relative paths in it, `target/` and the compile cache start here.
     pub root: PathBuf,
+}
+
+impl LoadedConfig {
+    /// The context for opening environment `name` in a new run: a fresh run id, and the run's
+    /// own folder `target/scenario-runs/<run-id>` beside this configuration.
+    pub fn open_context(&self, name: &str, force_cleanup: bool) -> OpenContext {
+        let run_id = run_id();
+        OpenContext {
+            name: name.to_owned(),
+            run_dir: self.root.join("target").join("scenario-runs").join(&run_id),
+            run_id,
+            config_dir: self.root.clone(),
+            force_cleanup,
+        }
+    }
+}
+
+/// `20261124-154433-7f3a`: when the run started (UTC), and a random suffix.
+fn run_id() -> String {
+    let now = chrono::DateTime::<chrono::Utc>::from(std::time::SystemTime::now());
+    format!(
+        "{}-{:04x}",
+        now.format("%Y%m%d-%H%M%S"),
+        rand::random::<u16>()
+    )
 }
 
 /// The nearest `runner.toml` in `start` or one of its parents.

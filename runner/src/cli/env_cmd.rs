@@ -11,7 +11,6 @@ use clap::{Args, Subcommand};
 use super::config_file::load_config;
 use crate::config::EnvironmentConfig;
 use crate::env::Environment as _;
-use crate::env::OpenContext;
 use crate::env::local::status;
 use crate::env::local::{LocalConfig, LocalEnvironment, Readiness};
 
@@ -78,19 +77,11 @@ async fn up(args: UpArgs) -> anyhow::Result<ExitCode> {
         signal(SignalKind::interrupt()).context("cannot install the SIGINT handler")?;
     let mut sigterm =
         signal(SignalKind::terminate()).context("cannot install the SIGTERM handler")?;
-    let run_id = run_id();
-    let ctx = OpenContext {
-        name: name.to_owned(),
-        run_id: run_id.clone(),
-        config_dir: loaded.root.clone(),
-        run_dir: loaded
-            .root
-            .join("target")
-            .join("scenario-runs")
-            .join(&run_id),
-        force_cleanup: false,
-    };
-    eprintln!("starting the local environment `{name}` (run {run_id}) …");
+    let ctx = loaded.open_context(name, false);
+    eprintln!(
+        "starting the local environment `{name}` (run {}) …",
+        ctx.run_id
+    );
     // A signal while starting drops the half-started environment, which kills its pods.
     let env = tokio::select! {
         env = LocalEnvironment::start(local, &ctx) => env.map_err(|e| anyhow!("cannot start the environment `{name}`: {e}"))?,
@@ -151,14 +142,4 @@ async fn show_status(args: StatusArgs) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// `20261124-154433-7f3a`: when the run started (UTC), and a random suffix.
-fn run_id() -> String {
-    let now = chrono::DateTime::<chrono::Utc>::from(std::time::SystemTime::now());
-    format!(
-        "{}-{:04x}",
-        now.format("%Y%m%d-%H%M%S"),
-        rand::random::<u16>()
-    )
 }

@@ -16,7 +16,7 @@ use super::config_file::{LoadedConfig, load_config};
 use super::guests::resolve_paths;
 use super::progress::Progress;
 use crate::engine::{EngineOptions, Interrupt};
-use crate::env::{self, OpenContext};
+use crate::env;
 use crate::host::session::{
     Engine, PlanEntry, Selection, Session, SessionSettings, load_plan, not_run_report,
 };
@@ -187,18 +187,7 @@ pub async fn execute(args: RunArgs) -> anyhow::Result<ExitCode> {
     };
 
     let signals = Signals::install()?;
-    let run_id = run_id();
-    let ctx = OpenContext {
-        name: env_name.to_owned(),
-        run_id: run_id.clone(),
-        config_dir: loaded.root.clone(),
-        run_dir: loaded
-            .root
-            .join("target")
-            .join("scenario-runs")
-            .join(&run_id),
-        force_cleanup: args.force_cleanup,
-    };
+    let ctx = loaded.open_context(env_name, args.force_cleanup);
     let env = match env::open(env_config, &ctx).await {
         Ok(env) => env,
         Err(e) => {
@@ -254,16 +243,6 @@ pub async fn execute(args: RunArgs) -> anyhow::Result<ExitCode> {
         None => 0,
     };
     Ok(ExitCode::from(code))
-}
-
-/// `20261124-154433-7f3a`: when the run started (UTC), and a random suffix.
-fn run_id() -> String {
-    let now = chrono::DateTime::<chrono::Utc>::from(std::time::SystemTime::now());
-    format!(
-        "{}-{:04x}",
-        now.format("%Y%m%d-%H%M%S"),
-        rand::random::<u16>()
-    )
 }
 
 /// SIGINT and SIGTERM: the first interrupts the running guest and ends the run after its
