@@ -229,13 +229,7 @@ impl Environment for MemoryEnvironment {
         EnvironmentInfo {
             name: self.name.clone(),
             kind: "memory",
-            capabilities: Capabilities {
-                scale: true,
-                delete_pod: true,
-                block_blackhole: true,
-                block_refuse: true,
-                memory: true,
-            },
+            capabilities: Capabilities::ALL,
             workloads: state.workloads.keys().cloned().collect(),
             services: self.services.clone(),
         }

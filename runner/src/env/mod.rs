@@ -82,6 +82,17 @@ pub struct Capabilities {
     pub memory: bool,
 }
 
+impl Capabilities {
+    /// Every capability: an environment that can do all the contract asks.
+    pub const ALL: Self = Self {
+        scale: true,
+        delete_pod: true,
+        block_blackhole: true,
+        block_refuse: true,
+        memory: true,
+    };
+}
+
 /// A description of an environment, for scenarios and reports.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EnvironmentInfo {

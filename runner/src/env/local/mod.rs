@@ -256,13 +256,7 @@ impl Environment for LocalEnvironment {
         EnvironmentInfo {
             name: self.name.clone(),
             kind: "local",
-            capabilities: Capabilities {
-                scale: true,
-                delete_pod: true,
-                block_blackhole: true,
-                block_refuse: true,
-                memory: true,
-            },
+            capabilities: Capabilities::ALL,
             workloads: names.clone(),
             services: names,
         }
