@@ -10,8 +10,9 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::time::Duration;
 
+use kube_support::fixture::Cluster;
 use kube_support::store::{DEPLOYMENTS, NETWORKPOLICIES};
-use kube_support::{ApiDouble, backend_role, health_backend, runner_toml};
+use kube_support::{ApiDouble, runner_toml};
 use serde_json::Value;
 use support::{Ran, run, runner};
 
@@ -37,24 +38,10 @@ async fn run_blocking(mut cmd: Command) -> Ran {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn cleanup_restores_what_a_sigkilled_runner_left() {
-    let double = ApiDouble::start().await;
-    let (health, _health_task) = health_backend().await;
-    double.add_workload(DEPLOYMENTS, "mongodb", &[("app", "mongodb")], 1, None);
-    double.add_workload(
-        DEPLOYMENTS,
-        "focus-server",
-        &[("app", "focus-server")],
-        1,
-        Some(health),
-    );
-    double.set_role(Some(backend_role()));
-    double
-        .wait_for("both pods ready", Duration::from_secs(10), |d| {
-            d.ready_pods("").len() == 2
-        })
-        .await;
+    // The usual cluster, under the backend's least-privilege Role.
+    let cluster = Cluster::start().await;
+    let (double, dir) = (&cluster.double, &cluster.dir);
 
-    let dir = tempfile::tempdir().unwrap();
     let kubeconfig = double.write_kubeconfig(dir.path());
     let config = dir.path().join("runner.toml");
     std::fs::write(&config, runner_toml(&kubeconfig, "")).unwrap();
@@ -103,16 +90,16 @@ async fn cleanup_restores_what_a_sigkilled_runner_left() {
         "the runner died"
     );
     assert_eq!(
-        replicas(&double, "mongodb"),
+        replicas(double, "mongodb"),
         0,
         "nothing restored the cluster after SIGKILL"
     );
     assert_eq!(
-        annotation(&double, "mongodb", "scenario-runner/original-replicas").as_deref(),
+        annotation(double, "mongodb", "scenario-runner/original-replicas").as_deref(),
         Some("1")
     );
     let run_id =
-        annotation(&double, "mongodb", "scenario-runner/run-id").expect("the run id is recorded");
+        annotation(double, "mongodb", "scenario-runner/run-id").expect("the run id is recorded");
 
     // The next run refuses to start, and says what is left and what to do.
     let refused = run_blocking(run_args("passes")).await;
@@ -136,7 +123,7 @@ async fn cleanup_restores_what_a_sigkilled_runner_left() {
         );
     }
     assert_eq!(
-        replicas(&double, "mongodb"),
+        replicas(double, "mongodb"),
         0,
         "a refused run changes nothing"
     );
@@ -166,13 +153,13 @@ async fn cleanup_restores_what_a_sigkilled_runner_left() {
         lines[2],
         "cleanup cluster: restored 2 change(s) in namespace panda-system"
     );
-    assert_eq!(replicas(&double, "mongodb"), 1);
+    assert_eq!(replicas(double, "mongodb"), 1);
     assert_eq!(
-        annotation(&double, "mongodb", "scenario-runner/original-replicas"),
+        annotation(double, "mongodb", "scenario-runner/original-replicas"),
         None
     );
     assert_eq!(
-        annotation(&double, "mongodb", "scenario-runner/run-id"),
+        annotation(double, "mongodb", "scenario-runner/run-id"),
         None
     );
     assert!(double.list(NETWORKPOLICIES).is_empty());
@@ -199,28 +186,15 @@ async fn cleanup_restores_what_a_sigkilled_runner_left() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn force_cleanup_restores_then_runs() {
-    let double = ApiDouble::start().await;
-    let (health, _health_task) = health_backend().await;
-    double.add_workload(DEPLOYMENTS, "mongodb", &[("app", "mongodb")], 1, None);
-    double.add_workload(
-        DEPLOYMENTS,
-        "focus-server",
-        &[("app", "focus-server")],
-        1,
-        Some(health),
-    );
-    double
-        .wait_for("both pods ready", Duration::from_secs(10), |d| {
-            d.ready_pods("").len() == 2
-        })
-        .await;
+    // The usual cluster, under the backend's least-privilege Role.
+    let cluster = Cluster::start().await;
+    let (double, dir) = (&cluster.double, &cluster.dir);
     // What a crashed run leaves: a scaled Deployment with the runner's mark.
     double.patch(DEPLOYMENTS, "mongodb", serde_json::json!({
         "metadata": { "annotations": { "scenario-runner/original-replicas": "1", "scenario-runner/run-id": "20261124-000000-dead" } },
         "spec": { "replicas": 0 }
     }));
 
-    let dir = tempfile::tempdir().unwrap();
     let kubeconfig = double.write_kubeconfig(dir.path());
     let config = dir.path().join("runner.toml");
     std::fs::write(&config, runner_toml(&kubeconfig, "")).unwrap();
@@ -254,9 +228,9 @@ async fn force_cleanup_restores_then_runs() {
         "{}",
         ran.stderr
     );
-    assert_eq!(replicas(&double, "mongodb"), 1);
+    assert_eq!(replicas(double, "mongodb"), 1);
     assert_eq!(
-        annotation(&double, "mongodb", "scenario-runner/run-id"),
+        annotation(double, "mongodb", "scenario-runner/run-id"),
         None
     );
 }
