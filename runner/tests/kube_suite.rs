@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use kube_support::store::{DEPLOYMENTS, NETWORKPOLICIES};
 use kube_support::{ApiDouble, Timing, backend_role};
-use support::{Ran, read_report, runner};
+use support::{Ran, read_report, run_within, runner};
 
 /// A runner.toml for the double. MongoDB's service has an `address`, the Service double's: the
 /// runner probes it as a pod in the cluster would, through the Service, where NetworkPolicies
@@ -44,28 +44,9 @@ focus-server = {{ workload = "focus-server", port = 5000, protocol = "http" }}
 }
 
 async fn run_bounded(mut cmd: Command, bound: Duration) -> Ran {
-    tokio::task::spawn_blocking(move || {
-        let child = cmd
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            let _ = tx.send(child.wait_with_output());
-        });
-        let output = rx
-            .recv_timeout(bound)
-            .unwrap_or_else(|_| panic!("the runner did not finish within {bound:?}"))
-            .unwrap();
-        Ran {
-            code: output.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-        }
-    })
-    .await
-    .unwrap()
+    tokio::task::spawn_blocking(move || run_within(&mut cmd, bound))
+        .await
+        .unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread")]

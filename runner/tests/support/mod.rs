@@ -357,6 +357,11 @@ pub struct Ran {
 
 /// Runs `cmd` to the end, with a generous bound so that a hang fails the test.
 pub fn run(cmd: &mut Command) -> Ran {
+    run_within(cmd, Duration::from_secs(300))
+}
+
+/// Runs `cmd` to the end; the test fails if it takes longer than `bound`.
+pub fn run_within(cmd: &mut Command, bound: Duration) -> Ran {
     let child = cmd
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
@@ -367,8 +372,8 @@ pub fn run(cmd: &mut Command) -> Ran {
         let _ = tx.send(child.wait_with_output());
     });
     let output = rx
-        .recv_timeout(Duration::from_secs(300))
-        .expect("the runner finished within 5 minutes")
+        .recv_timeout(bound)
+        .unwrap_or_else(|_| panic!("the runner did not finish within {bound:?}"))
         .unwrap();
     Ran {
         code: output.status.code().unwrap_or(-1),
