@@ -26,7 +26,7 @@ pub async fn probe(protocol: ProbeProtocol, address: &str, via: &str) -> ProbeRe
     .await
     .unwrap_or_else(|_| {
         Err(format!(
-            "no answer within {:.1} s",
+            "timed out: no answer within {:.1} s",
             PROBE_TIMEOUT.as_secs_f64()
         ))
     });

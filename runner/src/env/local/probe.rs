@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
+use mongodb::error::ErrorKind;
 use mongodb::event::EventHandler;
 use mongodb::event::sdam::SdamEvent;
 use mongodb::options::{ClientOptions, ServerAddress};
@@ -60,8 +61,11 @@ async fn mongodb_ping(addr: SocketAddr, timeout: Duration) -> Result<String, Str
     let outcome = tokio::select! {
         answer = tokio::time::timeout(timeout, ping) => match answer {
             Ok(Ok(_)) => Ok("ping ok".to_owned()),
+            Ok(Err(e)) if matches!(*e.kind, ErrorKind::ServerSelection { .. }) => {
+                Err(format!("ping timed out: no server answered within {timeout:?}"))
+            }
             Ok(Err(e)) => Err(e.to_string()),
-            Err(_) => Err(format!("no answer to ping within {timeout:?}")),
+            Err(_) => Err(format!("ping timed out: no answer within {timeout:?}")),
         },
         Some(failure) = failed_rx.recv() => Err(failure),
     };
@@ -90,7 +94,7 @@ async fn http_get(addr: SocketAddr, path: &str, timeout: Duration) -> Result<Str
         .await
         .map_err(|e| {
             if e.is_timeout() {
-                format!("GET {url}: no answer within {timeout:?}")
+                format!("GET {url} timed out: no answer within {timeout:?}")
             } else {
                 format!("GET {url}: {}", error_chain(&e))
             }
@@ -122,7 +126,9 @@ async fn tcp_connect(addr: SocketAddr, timeout: Duration) -> Result<String, Stri
     match tokio::time::timeout(timeout, tokio::net::TcpStream::connect(addr)).await {
         Ok(Ok(_)) => Ok("connected".to_owned()),
         Ok(Err(e)) => Err(format!("connect to {addr}: {e}")),
-        Err(_) => Err(format!("connect to {addr}: no answer within {timeout:?}")),
+        Err(_) => Err(format!(
+            "connect to {addr} timed out: no answer within {timeout:?}"
+        )),
     }
 }
 
@@ -153,5 +159,33 @@ mod tests {
                 result.detail
             );
         }
+    }
+
+    #[tokio::test]
+    async fn a_silent_server_is_reported_as_timed_out_not_refused() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        // Accepts connections and holds them open without ever answering, like a blackhole.
+        let silent = tokio::spawn(async move {
+            let mut held = Vec::new();
+            while let Ok((stream, _)) = listener.accept().await {
+                held.push(stream);
+            }
+        });
+        for readiness in [
+            Readiness::MongodbPing,
+            Readiness::HttpGet {
+                path: "/health".into(),
+            },
+        ] {
+            let result = check(&readiness, addr, Duration::from_millis(300)).await;
+            assert!(!result.reachable, "{readiness}: {result:?}");
+            assert!(
+                result.detail.contains("timed out"),
+                "{readiness}: {}",
+                result.detail
+            );
+        }
+        silent.abort();
     }
 }
