@@ -46,6 +46,14 @@ pub fn accepts_tcp(addr: SocketAddr) -> bool {
     TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok()
 }
 
+/// Whether process `pid` is alive now, from `/proc`. A zombie counts as dead.
+pub fn process_alive(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| {
+        s.rsplit_once(") ")
+            .is_some_and(|(_, rest)| !rest.starts_with('Z'))
+    })
+}
+
 /// A child process in its own process group that is killed, group and all, when this value
 /// is dropped, and by the kernel when the thread that started it dies (PR_SET_PDEATHSIG).
 #[derive(Debug)]

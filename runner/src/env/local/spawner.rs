@@ -172,14 +172,7 @@ impl Drop for GroupChild {
 mod tests {
     use super::*;
     use std::time::{Duration, Instant};
-
-    fn alive(pid: u32) -> bool {
-        // A zombie is dead for our purposes.
-        std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| {
-            s.rsplit_once(") ")
-                .is_some_and(|(_, rest)| !rest.starts_with('Z'))
-        })
-    }
+    use testkit::process_alive as alive;
 
     #[tokio::test]
     async fn a_dropped_child_takes_its_whole_group_along() {

@@ -76,13 +76,7 @@ pub fn release(pgid: i32) {
 mod tests {
     use super::*;
     use std::time::{Duration, Instant};
-
-    fn alive(pid: u32) -> bool {
-        std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| {
-            s.rsplit_once(") ")
-                .is_some_and(|(_, rest)| !rest.starts_with('Z'))
-        })
-    }
+    use testkit::process_alive as alive;
 
     fn group_with_a_child() -> (std::process::Child, u32) {
         let mut cmd = Command::new("/bin/sh");
