@@ -37,26 +37,54 @@ async fn count_through_a_new_client(h: &Harness) -> u64 {
         .expect("count after the outage")
 }
 
+/// One historic configure to the Focus Server: its status and how long the answer took.
+async fn configure(client: &reqwest::Client, focus: &str, task: &str) -> (u16, Duration) {
+    let started = Instant::now();
+    let response = client
+        .post(format!("{focus}/configure?task_id={task}"))
+        .json(&historic_configure())
+        .send()
+        .await
+        .expect("the Focus Server answers");
+    (response.status().as_u16(), started.elapsed())
+}
+
+/// Configures (tasks `{prefix}-0`, `{prefix}-1`, …) until one gets a 503, at most `tries` times,
+/// and asserts that every answer came inside the 5 s SLA.
+async fn configure_until_503(
+    client: &reqwest::Client,
+    focus: &str,
+    prefix: &str,
+    tries: usize,
+) -> Vec<(u16, Duration)> {
+    let mut answers = Vec::new();
+    while answers.last().is_none_or(|(status, _)| *status != 503) {
+        assert!(
+            answers.len() < tries,
+            "no 503 from the Focus Server in {tries} configures: {answers:?}"
+        );
+        let task = format!("{prefix}-{}", answers.len());
+        answers.push(configure(client, focus, &task).await);
+    }
+    assert!(
+        answers
+            .iter()
+            .all(|(_, took)| *took < Duration::from_secs(5)),
+        "{answers:?}"
+    );
+    answers
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn scaled_to_zero_mongodb_refuses_the_focus_server_answers_503_and_the_data_survives() {
     let h = Harness::start(&[mongodb("5s"), focus_server()]).await;
     let focus = h.env.focus_url();
     let client = http();
     insert_three(&h).await;
-    let configure = |task: String| {
-        let request = client
-            .post(format!("{focus}/configure?task_id={task}"))
-            .json(&historic_configure());
-        async move {
-            let started = Instant::now();
-            let response = request.send().await.expect("the Focus Server answers");
-            (response.status().as_u16(), started.elapsed())
-        }
-    };
     eventually(
         "a configure to succeed before the outage",
         PATIENCE,
-        || async { configure("before".into()).await.0 == 200 },
+        || async { configure(&client, &focus, "before").await.0 == 200 },
     )
     .await;
 
@@ -80,21 +108,8 @@ async fn scaled_to_zero_mongodb_refuses_the_focus_server_answers_503_and_the_dat
         "{deviations:?}"
     );
 
-    let mut answers = Vec::new();
-    while answers.last().is_none_or(|(status, _)| *status != 503) {
-        assert!(
-            answers.len() < 40,
-            "no 503 from the Focus Server: {answers:?}"
-        );
-        answers.push(configure(format!("during-{}", answers.len())).await);
-    }
+    let answers = configure_until_503(&client, &focus, "during", 40).await;
     println!("configure answers during the outage (status, latency): {answers:?}");
-    assert!(
-        answers
-            .iter()
-            .all(|(_, took)| *took < Duration::from_secs(5)),
-        "{answers:?}"
-    );
 
     h.env.scale("mongodb", 1).await.unwrap();
     h.env.wait_ready("mongodb", PATIENCE).await.unwrap();
@@ -107,7 +122,7 @@ async fn scaled_to_zero_mongodb_refuses_the_focus_server_answers_503_and_the_dat
     let recovered = eventually(
         "the Focus Server to recover by itself",
         PATIENCE,
-        || async { configure("after".into()).await.0 == 200 },
+        || async { configure(&client, &focus, "after").await.0 == 200 },
     )
     .await;
     println!("Focus Server serving again {recovered:?} after MongoDB was ready");
@@ -313,20 +328,10 @@ async fn refuse_fails_clients_within_milliseconds() {
 async fn a_blackhole_cuts_the_focus_servers_own_path_to_mongodb() {
     let h = Harness::start(&[mongodb("5s"), focus_server()]).await;
     let (focus, client) = (h.env.focus_url(), http());
-    let configure = |task: String| {
-        let request = client
-            .post(format!("{focus}/configure?task_id={task}"))
-            .json(&historic_configure());
-        async move {
-            let started = Instant::now();
-            let response = request.send().await.expect("the Focus Server answers");
-            (response.status().as_u16(), started.elapsed())
-        }
-    };
     eventually(
         "a configure to succeed before the block",
         PATIENCE,
-        || async { configure("before".into()).await.0 == 200 },
+        || async { configure(&client, &focus, "before").await.0 == 200 },
     )
     .await;
 
@@ -334,25 +339,12 @@ async fn a_blackhole_cuts_the_focus_servers_own_path_to_mongodb() {
         .block_network("mongodb", BlockMode::Blackhole)
         .await
         .unwrap();
-    let mut answers = Vec::new();
-    while answers.last().is_none_or(|(status, _)| *status != 503) {
-        assert!(
-            answers.len() < 20,
-            "the block did not reach the Focus Server: {answers:?}"
-        );
-        answers.push(configure(format!("blocked-{}", answers.len())).await);
-    }
+    let answers = configure_until_503(&client, &focus, "blocked", 20).await;
     println!("configure answers under blackhole (status, latency): {answers:?}");
-    assert!(
-        answers
-            .iter()
-            .all(|(_, took)| *took < Duration::from_secs(5)),
-        "{answers:?}"
-    );
 
     h.env.unblock_network("mongodb").await.unwrap();
     let back = eventually("a 200 after the unblock", PATIENCE, || async {
-        configure("after".into()).await.0 == 200
+        configure(&client, &focus, "after").await.0 == 200
     })
     .await;
     println!("Focus Server serving again {back:?} after the unblock");
