@@ -67,6 +67,21 @@ pub struct Session<'a> {
     pub interrupt: Interrupt,
 }
 
+/// Brings the run's clock up to date and tells `observer` about the case just pushed.
+fn announce_last_case(
+    report: &mut RunReport,
+    run_started: Instant,
+    observer: &mut dyn RunObserver,
+) {
+    report.elapsed = run_started.elapsed();
+    let last = report
+        .suites
+        .last()
+        .and_then(|s| s.cases.last())
+        .expect("a case was just pushed");
+    observer.scenario_finished(last, report);
+}
+
 impl Session<'_> {
     /// Runs every selected scenario of `plan`, in order, and reports them all, load errors
     /// included. Stops after the scenario running when `interrupt` is triggered.
@@ -90,13 +105,7 @@ impl Session<'_> {
                     report
                         .suites
                         .push(suite_report(suite, path, SystemTime::now(), vec![case]));
-                    report.elapsed = run_started.elapsed();
-                    let last = report
-                        .suites
-                        .last()
-                        .and_then(|s| s.cases.last())
-                        .expect("just pushed");
-                    observer.scenario_finished(last, &report);
+                    announce_last_case(&mut report, run_started, observer);
                 }
                 PlanEntry::Loaded {
                     component,
@@ -120,14 +129,8 @@ impl Session<'_> {
                         let suite_report = report.suites.last_mut().expect("just pushed");
                         suite_report.elapsed += case.elapsed;
                         suite_report.cases.push(case);
-                        report.elapsed = run_started.elapsed();
                         report.interrupted = self.interrupt.is_triggered();
-                        let last = report
-                            .suites
-                            .last()
-                            .and_then(|s| s.cases.last())
-                            .expect("just pushed");
-                        observer.scenario_finished(last, &report);
+                        announce_last_case(&mut report, run_started, observer);
                     }
                 }
                 PlanEntry::Loaded { .. } => {}
