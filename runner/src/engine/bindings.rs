@@ -5,7 +5,7 @@
 
 wasmtime::component::bindgen!({
     world: "scenario",
-    path: "../wit",
+    path: "../wit/history/0.1.0",
     imports: { default: async | trappable },
     exports: { default: async },
 });

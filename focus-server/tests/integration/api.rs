@@ -1,7 +1,7 @@
 //! Every endpoint against a real focus-server process and a real MongoDB-wire server, at `/`
 //! and under `/focus-server/`.
 
-mod support;
+use crate::support;
 
 use serde_json::{Value, json};
 use support::{TICKET_BODY, live_body, records_of_task, shared_stack};

@@ -2,7 +2,7 @@
 //! SecantusDB, found as the runner finds it) and the real Focus Server, through the services.
 //! Each test prints the figures it measures.
 
-mod local_support;
+use crate::local_support;
 
 use std::io::ErrorKind;
 use std::time::{Duration, Instant};

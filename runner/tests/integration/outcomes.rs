@@ -2,7 +2,7 @@
 //! memory environment: each gets the right JUnit outcome, the run goes on to the next, the
 //! report passes check-junit, and the environment is left as it was.
 
-mod support;
+use crate::support;
 
 use support::*;
 

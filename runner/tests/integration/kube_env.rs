@@ -1,7 +1,7 @@
 //! The kube backend's workload operations against the API double: scaling with the
 //! crash-safe annotation, pod deletion and readiness, NetworkPolicy blocks and RBAC errors.
 
-mod kube_support;
+use crate::kube_support;
 
 use std::time::Duration;
 

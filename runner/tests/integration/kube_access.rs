@@ -1,7 +1,7 @@
 //! How the kube backend reaches things, against the API double: the Focus Server preflight and
 //! port-forwards, MongoDB probes, memory from PodMetrics, and an earlier run's leftovers.
 
-mod kube_support;
+use crate::kube_support;
 
 use std::time::Duration;
 

@@ -2,7 +2,7 @@
 //! configuration declares. Anything else is `not-permitted`, and the environment never even
 //! hears of it.
 
-mod support;
+use crate::support;
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;

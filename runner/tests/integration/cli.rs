@@ -1,7 +1,7 @@
 //! The command line: `list`, `run` options, the JSON summary, the default report place, cargo
 //! package PATHs, and exit code 2 with a clear message for every usage or configuration error.
 
-mod support;
+use crate::support;
 
 use support::*;
 

@@ -4,9 +4,8 @@
 //! double that applies endpoints and NetworkPolicies, and the workspace's Focus Server, reached
 //! through the runner's own port-forward.
 
-mod kube_support;
-#[path = "support/mod.rs"]
-mod support;
+use crate::kube_support;
+use crate::support;
 
 use std::net::SocketAddr;
 use std::process::Command;

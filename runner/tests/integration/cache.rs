@@ -1,7 +1,7 @@
 //! The compile cache: a second load of the same file comes from disk, and a corrupt entry is a
 //! miss that is compiled again, never a crash.
 
-mod support;
+use crate::support;
 
 use std::time::Duration;
 

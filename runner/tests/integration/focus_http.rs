@@ -2,7 +2,7 @@
 //! scenario with the host's own timing and the `Retry-After` header, and a connection closed
 //! without an answer is an error, never a retry.
 
-mod support;
+use crate::support;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use testkit::{ChildGuard, Scratch, free_port, wait_until, workspace_root};
 
-mod local_support;
+use crate::local_support;
 
 const RUNNER: &str = env!("CARGO_BIN_EXE_scenario-runner");
 

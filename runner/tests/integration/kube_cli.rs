@@ -2,9 +2,8 @@
 //! killed with SIGKILL mid-scenario leaves its changes in the cluster; the next `run` refuses to
 //! start and names them; `cleanup` restores them and says what it did.
 
-mod kube_support;
-#[path = "support/mod.rs"]
-mod support;
+use crate::kube_support;
+use crate::support;
 
 use std::path::PathBuf;
 use std::process::Command;

@@ -2,7 +2,7 @@
 //! or in a host call, memory cap, SIGINT, SIGTERM), the memory environment's own journal shows
 //! every mutation undone in reverse, and the environment back in its steady state.
 
-mod support;
+use crate::support;
 
 use std::process::Stdio;
 use std::time::Duration;

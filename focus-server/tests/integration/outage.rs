@@ -7,7 +7,7 @@
 //! The latency limits themselves are benchmark figures (examples/outage_bench.rs); the bounds
 //! here are safety nets only.
 
-mod support;
+use crate::support;
 
 use std::time::{Duration, Instant};
 

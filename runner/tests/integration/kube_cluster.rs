@@ -1,7 +1,7 @@
 //! The kube backend against a real cluster: the kube context in use, with `deploy/` applied
 //! (`kubectl apply -k deploy/`). Ignored by default: no cluster is reachable from this
 //! repository's CI, where the API double stands in. Run them with
-//! `cargo test -p scenario-runner --test kube_cluster -- --ignored --test-threads 1`.
+//! `cargo test -p scenario-runner --test integration kube_cluster -- --ignored --test-threads 1`.
 
 use std::path::PathBuf;
 use std::sync::Arc;

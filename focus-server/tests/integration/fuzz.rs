@@ -2,7 +2,7 @@
 //! against a real server with MongoDB up: the answer is never a 5xx, every error body has the
 //! agreed shape, and the server never panics (it would drop the connection or die).
 
-mod support;
+use crate::support;
 
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};

@@ -1,0 +1,24 @@
+//! The runner's integration tests, in one binary (as ripgrep and cargo-nextest do): one link
+//! of wasmtime, kube and mongodb instead of one per file. The shared harnesses are `support`
+//! (fixture guests, the runner binary), `kube_support` (the Kubernetes API double) and
+//! `local_support` (real MongoDB-wire servers and the Focus Server).
+
+mod kube_support;
+mod local_support;
+mod support;
+
+mod cache;
+mod cli;
+mod focus_http;
+mod kube_access;
+mod kube_cli;
+mod kube_cluster;
+mod kube_env;
+mod kube_manifests;
+mod kube_suite;
+mod local_faults;
+mod local_lifecycle;
+mod local_rollback;
+mod outcomes;
+mod rollback;
+mod security;
