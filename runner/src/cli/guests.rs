@@ -1,6 +1,7 @@
 //! Turning `run`/`list` PATHs into component files: a `.wasm` file is itself, a folder of them
-//! is its `.wasm` files, and a cargo package folder is built for `wasm32-wasip2` first, so that
-//! `run scenarios/` works on a fresh clone.
+//! is its `.wasm` files, a cargo package folder is built for `wasm32-wasip2` first, so that
+//! `run scenarios/` works on a fresh clone, and a Python scenario package (a `pyproject.toml`
+//! with `[tool.focus-scenarios]`) is built with componentize-py ([`super::python_guest`]).
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -33,6 +34,9 @@ fn resolve_one(path: &Path) -> anyhow::Result<Vec<PathBuf>> {
     if path.join("Cargo.toml").is_file() {
         return build_package(path);
     }
+    if super::python_guest::is_python_package(path) {
+        return Ok(vec![super::python_guest::build(path)?]);
+    }
     let mut files: Vec<PathBuf> = std::fs::read_dir(path)
         .with_context(|| format!("cannot read the folder {}", path.display()))?
         .filter_map(|entry| entry.ok().map(|e| e.path()))
@@ -41,7 +45,7 @@ fn resolve_one(path: &Path) -> anyhow::Result<Vec<PathBuf>> {
     files.sort();
     if files.is_empty() {
         bail!(
-            "{} holds no .wasm file and no Cargo.toml; give a .wasm component, a folder of them, or a cargo package folder",
+            "{} holds no .wasm file, no Cargo.toml and no pyproject.toml with [tool.focus-scenarios]; give a .wasm component, a folder of them, a cargo package or a Python scenario package",
             path.display()
         );
     }

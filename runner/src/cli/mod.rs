@@ -7,6 +7,7 @@ mod env_cmd;
 mod guests;
 mod list;
 mod progress;
+pub mod python_guest;
 mod run;
 
 use std::process::ExitCode;

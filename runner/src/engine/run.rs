@@ -71,6 +71,9 @@ impl From<suite::Outcome> for GuestOutcome {
 pub enum FaultKind {
     /// The guest panicked.
     Panic,
+    /// A Python (or other SDK's) exception nobody caught: the SDK reported it with
+    /// [`EXCEPTION_MARKER`] and its traceback, then let the guest trap.
+    Exception,
     /// The guest trapped for another reason (out-of-bounds access, stack overflow, …).
     Trap,
     /// The scenario ran past its deadline.
@@ -88,6 +91,7 @@ impl FaultKind {
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Panic => "panic",
+            Self::Exception => "exception",
             Self::Trap => "trap",
             Self::Timeout => "timeout",
             Self::MemoryCap => "memory",
@@ -107,6 +111,11 @@ pub struct Fault {
     /// The full text: the message, the guest's backtrace, what it printed last.
     pub detail: String,
 }
+
+/// How the message a guest sends through `report-panic` starts when it reports an uncaught
+/// exception rather than a panic: `exception: ZeroDivisionError: division by zero (at
+/// app.py:12 in f)`, then the traceback. The Python SDK sends it.
+pub const EXCEPTION_MARKER: &str = "exception: ";
 
 /// An error a host function returns to end the guest with a trap. The engine recognises it
 /// and classifies the outcome by it.
@@ -261,6 +270,18 @@ pub(crate) fn classify(error: &wasmtime::Error, cx: &FaultContext<'_>) -> Fault 
             ),
         );
     }
+    if let Some(text) = cx
+        .reported_panic
+        .as_deref()
+        .and_then(|p| p.strip_prefix(EXCEPTION_MARKER))
+    {
+        // The traceback is the detail; wasm frames of the interpreter would say nothing.
+        return Fault {
+            kind: FaultKind::Exception,
+            message: one_line(text),
+            detail: text.trim_end().to_owned(),
+        };
+    }
     if let Some(panic) = &cx.reported_panic {
         let message = if panic.starts_with("panicked") {
             panic.clone()
@@ -304,4 +325,43 @@ pub fn one_line(text: &str) -> String {
 fn last_lines(text: &str, n: usize) -> String {
     let lines: Vec<&str> = text.lines().collect();
     lines[lines.len().saturating_sub(n)..].join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reported(text: &str) -> Fault {
+        let error = wasmtime::Error::msg("wasm trap: wasm `unreachable` instruction executed");
+        classify(
+            &error,
+            &FaultContext {
+                memory_cap: 1 << 20,
+                exceeded_at: None,
+                reported_panic: Some(text.to_owned()),
+                stderr: "",
+            },
+        )
+    }
+
+    #[test]
+    fn a_reported_exception_is_an_exception_with_its_traceback() {
+        let fault = reported(
+            "exception: ZeroDivisionError: division by zero (at a.py:3 in f)\n\
+             Traceback (most recent call last):\n  File \"a.py\", line 3, in f\n",
+        );
+        assert_eq!(fault.kind, FaultKind::Exception);
+        assert_eq!(
+            fault.message,
+            "ZeroDivisionError: division by zero (at a.py:3 in f)"
+        );
+        assert!(fault.detail.contains("File \"a.py\", line 3"), "{fault:?}");
+    }
+
+    #[test]
+    fn a_reported_panic_stays_a_panic() {
+        let fault = reported("panicked at src/lib.rs:4:5: boom");
+        assert_eq!(fault.kind, FaultKind::Panic);
+        assert_eq!(fault.message, "panicked at src/lib.rs:4:5: boom");
+    }
 }
