@@ -21,5 +21,6 @@ mod local_lifecycle;
 mod local_rollback;
 mod outcomes;
 mod python;
+mod robustness;
 mod rollback;
 mod security;
