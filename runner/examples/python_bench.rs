@@ -140,7 +140,7 @@ async fn measure(root: &Path, wasm: &Path, build: Duration, failing: &str) -> Fi
         settings: SessionSettings::default(),
         interrupt: Default::default(),
     };
-    let mut whole = |name: &str| {
+    let whole = |name: &str| {
         let meta = ScenarioMeta {
             name: name.into(),
             description: String::new(),

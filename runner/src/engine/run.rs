@@ -306,8 +306,8 @@ pub(crate) fn classify(error: &wasmtime::Error, cx: &FaultContext<'_>) -> Fault 
         // The traceback is the detail; wasm frames of the interpreter would say nothing.
         return Fault {
             kind: FaultKind::Exception,
-            message: one_line(text),
-            detail: text.trim_end().to_owned(),
+            message: guest_text::line(&one_line(text), MAX_MESSAGE_BYTES),
+            detail: guest_text::cap_owned(text.trim_end().to_owned(), MAX_DETAIL_BYTES),
         };
     }
     if let Some(panic) = &cx.reported_panic {
