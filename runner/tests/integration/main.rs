@@ -19,6 +19,7 @@ mod kube_suite;
 mod local_faults;
 mod local_lifecycle;
 mod local_rollback;
+mod new_crate;
 mod outcomes;
 mod rollback;
 mod security;
