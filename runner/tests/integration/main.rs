@@ -21,5 +21,6 @@ mod local_lifecycle;
 mod local_rollback;
 mod new_crate;
 mod outcomes;
+mod robustness;
 mod rollback;
 mod security;
