@@ -1,5 +1,5 @@
 //! The Focus Server's integration tests, in one binary: the API against a real MongoDB-wire
-//! server, the real server's figures and endpoints, the pending-writes writer, outages
+//! server, the real server's figures and endpoints, the pending-writes writer, the half-open gate, outages
 //! (refused, blackholed, SIGSTOP), and the request fuzzer. `support` is the shared harness.
 
 mod support;
@@ -7,5 +7,6 @@ mod support;
 mod api;
 mod fidelity;
 mod fuzz;
+mod gate;
 mod outage;
 mod poison;
