@@ -15,22 +15,6 @@ fn hostile() -> PathBuf {
     support::fixtures().guest.with_file_name("hostile.wasm")
 }
 
-fn run_hostile(config: &SimConfig, scenarios: &[&str]) -> (Ran, Duration) {
-    let mut cmd = runner(&config.scratch.path);
-    cmd.arg("run")
-        .arg(hostile())
-        .arg("--config")
-        .arg(&config.path)
-        .arg("--junit")
-        .arg(config.junit());
-    for scenario in scenarios {
-        cmd.args(["--filter", scenario]);
-    }
-    let started = Instant::now();
-    let ran = run(&mut cmd);
-    (ran, started.elapsed())
-}
-
 /// Runs `scenario` of the hostile guest and returns its report case.
 fn hostile_case(scenario: &str) -> (Ran, support::Case, u64) {
     let config = SimConfig::new();
@@ -148,7 +132,8 @@ fn run_with_closed(output: &str, args: &[&str], config: &SimConfig) -> (i32, Str
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     let mut child = cmd.spawn().unwrap();
-    let (closed, open) = if output == "stdout" {
+    // Taking the pipe and dropping it in `map` closes its reading end at once.
+    let (_closed, open) = if output == "stdout" {
         (
             child.stdout.take().map(|_| ()),
             child
@@ -165,7 +150,6 @@ fn run_with_closed(output: &str, args: &[&str], config: &SimConfig) -> (i32, Str
                 .map(|s| Box::new(s) as Box<dyn std::io::Read + Send>),
         )
     };
-    drop(closed);
     let reader = std::thread::spawn(move || {
         let mut text = String::new();
         for line in BufReader::new(open.unwrap()).lines().map_while(Result::ok) {
