@@ -1,19 +1,21 @@
 //! The orchestrated jobs: streaming tasks inside the server.
 //!
-//! A job holds a stream slot (its `stream_port` is `stream_base_port + slot`) and a task that
-//! lives until `DELETE /job/{id}` or shutdown. Real spectrogram streaming (gRPC) is out of
-//! scope: the task owns the slot and waits for its stop signal. At most `--max-jobs` run at
-//! once; a job started under the id of a running one replaces it (a reconfigure of the same
-//! task). Finished jobs stay listed, in a bounded history, with their final state.
+//! A job holds a stream slot (its `stream_port` is `stream_base_port + slot`), bound when it
+//! starts and served by its gRPC data stream ([`crate::stream`]) until `DELETE /job/{id}` or
+//! shutdown. At most `--max-jobs` run at once; a job started under the id of a running one
+//! replaces it (a reconfigure of the same task). Finished jobs stay listed, in a bounded
+//! history, with their final state.
 
 use std::collections::{HashMap, VecDeque};
+use std::net::IpAddr;
 use std::sync::Mutex;
 
 use serde::Serialize;
 use serde_json::Value;
-use tokio::sync::oneshot;
+use tokio::sync::watch;
 
 use crate::db::records::JobRecord;
+use crate::stream::{BoundPort, JobStreams, StreamPlan};
 
 /// How many finished jobs `/jobs` remembers.
 pub const FINISHED_HISTORY: usize = 1000;
@@ -38,15 +40,28 @@ struct RunningJob {
     record: JobRecord,
     body: Value,
     slot: usize,
-    stop: Option<oneshot::Sender<()>>,
+    stop: watch::Sender<bool>,
 }
 
 #[derive(Debug, Default)]
 struct Inner {
     running: HashMap<String, RunningJob>,
     finished: VecDeque<JobSummary>,
-    free_slots: Vec<usize>,
+    free_slots: VecDeque<usize>,
     next_slot: usize,
+}
+
+/// How many slots a start tries when their ports are busy (held by another process, or by a
+/// just-stopped job whose server is still closing).
+const BIND_ATTEMPTS: usize = 8;
+
+/// Where jobs serve their data streams: `ip`, port `base + slot`.
+#[derive(Debug, Clone, Copy)]
+pub struct StreamPorts {
+    /// The address to bind.
+    pub ip: IpAddr,
+    /// The port of slot 0.
+    pub base: u16,
 }
 
 /// Why a job could not start.
@@ -57,6 +72,16 @@ pub enum StartError {
         "no free stream slot: {0} jobs are running (--max-jobs); stop one with DELETE /job/{{job_id}}"
     )]
     NoSlot(usize),
+    /// The free slots' stream ports could not be bound.
+    #[error(
+        "cannot listen on the job's stream port {port}: {reason}; free the ports from --stream-base-port up, or choose another base"
+    )]
+    Port {
+        /// The last port tried.
+        port: u32,
+        /// The bind error.
+        reason: String,
+    },
 }
 
 /// The running jobs and the recent finished ones.
@@ -64,6 +89,7 @@ pub enum StartError {
 pub struct JobRegistry {
     inner: Mutex<Inner>,
     max_jobs: usize,
+    ports: Option<StreamPorts>,
 }
 
 impl JobRegistry {
@@ -72,50 +98,96 @@ impl JobRegistry {
         Self {
             inner: Mutex::new(Inner::default()),
             max_jobs,
+            ports: None,
         }
+    }
+
+    /// The same registry, serving each job's data streams on `ports` (without, jobs bind
+    /// nothing: unit tests).
+    pub fn serving_streams(mut self, ports: StreamPorts) -> Self {
+        self.ports = Some(ports);
+        self
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Starts a job for `record` and returns its stream slot, and the record of the job it
-    /// replaced (state `replaced`), if any. Must be called inside a tokio runtime.
+    /// Starts a job for `record`, streaming `plan`, and returns its stream slot, and the
+    /// record of the job it replaced (state `replaced`), if any. Must be called inside a
+    /// tokio runtime.
     pub fn start(
         &self,
         record: JobRecord,
         body: Value,
+        plan: StreamPlan,
     ) -> Result<(usize, Option<JobRecord>), StartError> {
         let mut inner = self.lock();
         let replaced = inner
             .running
             .remove(&record.job_id)
             .map(|old| finish(&mut inner, old, "replaced"));
-        let slot = match inner.free_slots.pop() {
-            Some(slot) => slot,
-            None if inner.next_slot < self.max_jobs => {
-                inner.next_slot += 1;
-                inner.next_slot - 1
-            }
-            None => return Err(StartError::NoSlot(inner.running.len())),
-        };
-        let (stop_tx, stop_rx) = oneshot::channel::<()>();
-        let job_id = record.job_id.clone();
-        tokio::spawn(async move {
-            // The stream task: owns the slot until stopped (or the sender is dropped).
-            let _ = stop_rx.await;
-            tracing::debug!(job_id, "stream task ended");
-        });
+        let (slot, bound) = self.claim_slot(&mut inner)?;
+        let (stop, stopped) = watch::channel(false);
+        if let Some(bound) = bound {
+            let streams = JobStreams::new(plan.clock, plan.streams, stopped.clone());
+            bound.serve(streams, stopped);
+        }
         inner.running.insert(
             record.job_id.clone(),
             RunningJob {
                 record,
                 body,
                 slot,
-                stop: Some(stop_tx),
+                stop,
             },
         );
         Ok((slot, replaced))
+    }
+
+    /// A free slot whose stream port binds (oldest freed first, then new ones), trying at
+    /// most [`BIND_ATTEMPTS`] slots; busy ones go back to the end of the free list.
+    fn claim_slot(&self, inner: &mut Inner) -> Result<(usize, Option<BoundPort>), StartError> {
+        let mut busy = Vec::new();
+        let mut last_error = None;
+        let claimed = loop {
+            if busy.len() >= BIND_ATTEMPTS {
+                break None;
+            }
+            let slot = match inner.free_slots.pop_front() {
+                Some(slot) => slot,
+                None if inner.next_slot < self.max_jobs => {
+                    inner.next_slot += 1;
+                    inner.next_slot - 1
+                }
+                None => break None,
+            };
+            match self.bind(slot) {
+                Ok(bound) => break Some((slot, bound)),
+                Err(e) => {
+                    busy.push(slot);
+                    last_error = Some(e);
+                }
+            }
+        };
+        inner.free_slots.extend(busy);
+        match (claimed, last_error) {
+            (Some(claimed), _) => Ok(claimed),
+            (None, Some(e)) => Err(e),
+            (None, None) => Err(StartError::NoSlot(inner.running.len())),
+        }
+    }
+
+    fn bind(&self, slot: usize) -> Result<Option<BoundPort>, StartError> {
+        let Some(ports) = self.ports else {
+            return Ok(None);
+        };
+        let port = u32::from(ports.base).saturating_add(u32::try_from(slot).unwrap_or(u32::MAX));
+        let fail = |reason: String| StartError::Port { port, reason };
+        let port16 = u16::try_from(port).map_err(|_| fail("past port 65535".into()))?;
+        BoundPort::bind(ports.ip, port16)
+            .map(Some)
+            .map_err(|e| fail(e.to_string()))
     }
 
     /// Stops `job_id`; its record with state `stopped`, or `None` when no such job runs.
@@ -174,10 +246,8 @@ impl JobRegistry {
 }
 
 fn finish(inner: &mut Inner, mut job: RunningJob, state: &str) -> JobRecord {
-    if let Some(stop) = job.stop.take() {
-        let _ = stop.send(());
-    }
-    inner.free_slots.push(job.slot);
+    let _ = job.stop.send(true);
+    inner.free_slots.push_back(job.slot);
     job.record.state = state.to_owned();
     push_finished(inner, summary(&job.record, state));
     job.record
@@ -203,7 +273,16 @@ fn summary(record: &JobRecord, state: &str) -> JobSummary {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::stream::{Cadence, StreamPlan};
     use mongodb::bson::Document;
+    use std::sync::Arc;
+
+    fn plan() -> StreamPlan {
+        StreamPlan {
+            clock: Arc::new(Cadence::new(std::time::Instant::now(), 0.1, None, 0)),
+            streams: Vec::new(),
+        }
+    }
 
     fn record(job: &str, task: &str) -> JobRecord {
         JobRecord {
@@ -222,14 +301,14 @@ mod tests {
     #[tokio::test]
     async fn slots_are_bounded_and_reused() {
         let reg = JobRegistry::new(2);
-        assert_eq!(reg.start(record("a", "t"), Value::Null).unwrap().0, 0);
-        assert_eq!(reg.start(record("b", "t"), Value::Null).unwrap().0, 1);
+        assert_eq!(reg.start(record("a", "t"), Value::Null, plan()).unwrap().0, 0);
+        assert_eq!(reg.start(record("b", "t"), Value::Null, plan()).unwrap().0, 1);
         assert!(matches!(
-            reg.start(record("c", "t"), Value::Null),
+            reg.start(record("c", "t"), Value::Null, plan()),
             Err(StartError::NoSlot(2))
         ));
         assert_eq!(reg.stop("a").unwrap().state, "stopped");
-        assert_eq!(reg.start(record("c", "u"), Value::Null).unwrap().0, 0);
+        assert_eq!(reg.start(record("c", "u"), Value::Null, plan()).unwrap().0, 0);
         assert_eq!(reg.running(), 2);
         assert_eq!(reg.list(Some("u")).len(), 1);
         assert_eq!(
@@ -244,10 +323,32 @@ mod tests {
     #[tokio::test]
     async fn a_job_under_a_running_id_replaces_it() {
         let reg = JobRegistry::new(1);
-        reg.start(record("task", "task"), Value::from(1)).unwrap();
-        let (_, replaced) = reg.start(record("task", "task"), Value::from(2)).unwrap();
+        reg.start(record("task", "task"), Value::from(1), plan()).unwrap();
+        let (_, replaced) = reg.start(record("task", "task"), Value::from(2), plan()).unwrap();
         assert_eq!(replaced.unwrap().state, "replaced");
         assert_eq!(reg.body("task"), Some(Value::from(2)));
         assert_eq!(reg.running(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_busy_stream_port_is_skipped_and_the_job_serves_on_its_own() {
+        let held = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let base = held.local_addr().unwrap().port();
+        let ports = StreamPorts {
+            ip: [127, 0, 0, 1].into(),
+            base,
+        };
+        let lone = JobRegistry::new(1).serving_streams(ports);
+        let err = lone.start(record("a", "t"), Value::Null, plan()).unwrap_err();
+        assert!(
+            matches!(&err, StartError::Port { port, .. } if *port == u32::from(base)),
+            "{err}"
+        );
+        let reg = JobRegistry::new(4).serving_streams(ports);
+        let (slot, _) = reg.start(record("a", "t"), Value::Null, plan()).unwrap();
+        assert_ne!(slot, 0);
+        let port = base + slot as u16;
+        assert!(std::net::TcpStream::connect(("127.0.0.1", port)).is_ok());
+        reg.stop("a");
     }
 }

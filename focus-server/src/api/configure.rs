@@ -25,6 +25,7 @@ use crate::app::{App, AppState};
 use crate::db::records::{self, JobRecord, PendingWrite};
 use crate::db::{DbError, recordings};
 use crate::derive::{Derived, derive};
+use crate::stream::StreamPlan;
 use crate::timefmt::{now_epoch_seconds, rfc3339};
 use crate::validation::{ConfigureRequest, Form, check_rules, parse_configure};
 
@@ -102,9 +103,10 @@ fn start_live(
     raw: Value,
     derived: Derived,
 ) -> Result<Json<Value>, ApiError> {
+    let plan = StreamPlan::new(&derived, record.window, &record.job_id);
     let (slot, replaced) = app
         .jobs
-        .start(record.clone(), raw)
+        .start(record.clone(), raw, plan)
         .map_err(ApiError::no_slot)?;
     if let Some(old) = replaced {
         app.pending.push(PendingWrite::upsert(old));
@@ -130,7 +132,8 @@ async fn commit_historic(
         }
         return Err(ApiError::database(e, &app));
     }
-    match app.jobs.start(record.clone(), raw) {
+    let plan = StreamPlan::new(&derived, record.window, &record.job_id);
+    match app.jobs.start(record.clone(), raw, plan) {
         Ok((slot, replaced)) => {
             if let Some(old) = replaced {
                 app.pending.push(PendingWrite::upsert(old));
