@@ -16,7 +16,8 @@ use futures::Stream;
 use tokio::sync::watch;
 use tonic::{Request, Response, Status};
 
-use super::rows::{Frames, RowClock};
+use super::rows::Frames;
+use crate::jobs::{JobView, RowClock};
 
 /// The shortest time between two messages of a stream (a waterfall makes a row every 0.5 ms;
 /// it gets them in batches).
@@ -28,7 +29,7 @@ pub type FrameStream = Pin<Box<dyn Stream<Item = Result<DataStream, Status>> + S
 /// One job's streams.
 #[derive(Debug, Clone)]
 pub struct JobStreams {
-    clock: Arc<dyn RowClock>,
+    clock: RowClock,
     streams: Arc<[Frames]>,
     stop: watch::Receiver<bool>,
 }
@@ -36,12 +37,18 @@ pub struct JobStreams {
 impl JobStreams {
     /// The streams `streams` (indexed by `stream_id`) of a job whose rows `clock` gives; they
     /// end when `stop` turns true or its sender goes away.
-    pub fn new(clock: Arc<dyn RowClock>, streams: Vec<Frames>, stop: watch::Receiver<bool>) -> Self {
+    pub fn new(clock: RowClock, streams: Vec<Frames>, stop: watch::Receiver<bool>) -> Self {
         Self {
             clock,
             streams: streams.into(),
             stop,
         }
+    }
+
+    /// The streams of `job`: its grouping, clock and stop signal.
+    pub fn of_job(job: &JobView) -> Self {
+        let streams = super::stream_shapes(&job.figures, job.job_id.parse().ok());
+        Self::new(job.clock, streams, job.stopped.clone())
     }
 
     /// The messages of stream `stream_id`, from the row produced now on.
@@ -55,9 +62,10 @@ impl JobStreams {
                     self.streams.len().saturating_sub(1)
                 ))
             })?;
-        let next = self.clock.produced(Instant::now()).saturating_sub(1);
+        // The newest row when there is one, else the first to come.
+        let next = self.clock.rows_now().saturating_sub(1);
         let state = Cursor {
-            clock: self.clock.clone(),
+            clock: self.clock,
             shape,
             stop: self.stop.clone(),
             next,
@@ -69,7 +77,7 @@ impl JobStreams {
 
 /// Where one open stream is.
 struct Cursor {
-    clock: Arc<dyn RowClock>,
+    clock: RowClock,
     shape: Frames,
     stop: watch::Receiver<bool>,
     next: u64,
@@ -80,10 +88,8 @@ impl Cursor {
     /// Waits for the next row (or the stop) and returns the message of the rows produced since
     /// the last one; `None` ends the stream.
     async fn advance(mut self) -> Option<(Result<DataStream, Status>, Self)> {
-        if self.clock.total().is_some_and(|total| self.next >= total) {
-            return None;
-        }
-        let mut due = self.clock.due(self.next);
+        // `None`: past a historic job's last row (or beyond any clock).
+        let mut due = self.clock.row_due(self.next)?;
         if let Some(last) = self.last_sent {
             due = due.max(last + MIN_FRAME_INTERVAL);
         }
@@ -93,8 +99,8 @@ impl Cursor {
             _ = tokio::time::sleep_until(due.into()) => {}
         }
         let now = Instant::now();
-        let produced = self.clock.produced(now).max(self.next + 1);
-        let frame = self.shape.frame(self.clock.as_ref(), self.next..produced);
+        let produced = self.clock.rows_at(now).max(self.next + 1);
+        let frame = self.shape.frame(&self.clock, self.next..produced);
         self.next = produced;
         self.last_sent = Some(now);
         Some((Ok(frame), self))
@@ -118,13 +124,19 @@ impl DataStreamService for JobStreams {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::stream::rows::Cadence;
     use futures::StreamExt;
 
-    fn streams(total: Option<u64>) -> (JobStreams, watch::Sender<bool>) {
+    /// Rows every 20 ms; `rows` of them (a historic window) or endless.
+    fn streams(rows: Option<u64>) -> (JobStreams, watch::Sender<bool>) {
         let (tx, rx) = watch::channel(false);
-        let clock = Arc::new(Cadence::new(Instant::now(), 0.02, total, 0));
-        let shape = Frames { start_channel: 1, end_channel: 2, bins: Some(4), job_id: None };
+        let window = rows.map(|n| (0.0, n as f64 * 0.02));
+        let clock = RowClock::start_at(Instant::now(), 0.0, 0.02, window);
+        let shape = Frames {
+            start_channel: 1,
+            end_channel: 2,
+            bins: Some(4),
+            job_id: None,
+        };
         (JobStreams::new(clock, vec![shape], rx), tx)
     }
 
@@ -145,7 +157,11 @@ mod tests {
         assert!(open.next().await.is_none());
         let err = s.open(1).err().unwrap();
         assert_eq!(err.code(), tonic::Code::InvalidArgument);
-        assert!(err.message().contains("streams 0 to 0"), "{}", err.message());
+        assert!(
+            err.message().contains("streams 0 to 0"),
+            "{}",
+            err.message()
+        );
         assert!(s.open(-1).is_err());
     }
 }

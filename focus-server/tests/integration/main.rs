@@ -1,10 +1,13 @@
 //! The Focus Server's integration tests, in one binary: the API against a real MongoDB-wire
-//! server, outages (refused, blackholed, SIGSTOP), the gRPC data streams, and the request
-//! fuzzer. `support` is the shared harness.
+//! server, the real server's figures and endpoints, the pending-writes writer, outages
+//! (refused, blackholed, SIGSTOP), the gRPC data streams, and the request fuzzer. `support` is
+//! the shared harness.
 
 mod support;
 
 mod api;
+mod fidelity;
 mod fuzz;
 mod outage;
+mod poison;
 mod stream;
