@@ -266,6 +266,11 @@ fn a_live_stream_keeps_its_cadence_through_a_mongodb_outage() {
     let until = seen.started.unwrap() + watch_for;
     let gap = seen.max_gap(until);
     let limit = dt * 3 + Duration::from_millis(100);
+    eprintln!(
+        "through the outage: {} messages, {} rows, max gap {gap:?} (limit {limit:?})",
+        seen.frames.len(),
+        seen.rows().len()
+    );
     assert!(
         gap <= limit,
         "max gap {gap:?} over {limit:?} (lines_dt {dt:?}; the gate closed at {down_at:?})"
