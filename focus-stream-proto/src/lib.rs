@@ -1,10 +1,14 @@
 //! The Focus Server's gRPC data stream, `pandadatastream.DataStreamService`: the messages
 //! ([`DataStream`], [`StreamDataRequest`]), the server ([`DataStreamServiceServer`]) and the
 //! client ([`DataStreamServiceClient`]), generated at build time from
-//! `proto/pandadatastream.proto` (field names and numbers are the real server's).
+//! `proto/pandadatastream.proto` (field names and numbers are the real server's); and
+//! [`watch`], a client that watches one stream and reports what it saw.
 
-#![allow(missing_docs, clippy::all)]
+pub mod watch;
 
+pub use watch::{StreamReport, WatchError, watch, watch_with};
+
+#[allow(missing_docs, clippy::all)]
 mod generated {
     tonic::include_proto!("pandadatastream");
 }

@@ -7,38 +7,25 @@ use crate::support;
 
 use std::time::{Duration, Instant};
 
-use focus_stream_proto::{DataStream, DataStreamServiceClient, StreamDataRequest};
+use focus_stream_proto::{DataStream, StreamReport, watch_with};
 use serde_json::{Value, json};
 use support::{FocusServer, live_body};
 use testkit::{MongoServer, wait_until};
 
-/// What a watch of one stream saw.
-#[derive(Debug, Default)]
+/// What a watch of one stream saw: the report, and every message.
+#[derive(Debug)]
 struct Watched {
-    frames: Vec<(Instant, DataStream)>,
-    started: Option<Instant>,
-    ended_at: Option<Instant>,
-    error: Option<tonic::Status>,
+    report: StreamReport,
+    frames: Vec<DataStream>,
+    started: Instant,
 }
 
 impl Watched {
     fn rows(&self) -> Vec<i32> {
         self.frames
             .iter()
-            .flat_map(|(_, f)| f.row_index.iter().copied())
+            .flat_map(|f| f.row_index.iter().copied())
             .collect()
-    }
-
-    /// The longest time between two messages, from the start to the first, or from the last
-    /// to the end of the watch.
-    fn max_gap(&self, until: Instant) -> Duration {
-        let mut last = self.started.expect("watched");
-        let mut gap = Duration::ZERO;
-        for (at, _) in &self.frames {
-            gap = gap.max(at.duration_since(last));
-            last = *at;
-        }
-        gap.max(self.ended_at.unwrap_or(until).duration_since(last))
     }
 }
 
@@ -58,41 +45,22 @@ fn watch_telling(
         .enable_all()
         .build()
         .expect("runtime");
-    rt.block_on(async {
-        let mut seen = Watched::default();
-        let mut client = DataStreamServiceClient::connect(format!("http://127.0.0.1:{port}"))
-            .await
-            .unwrap_or_else(|e| panic!("connect to the stream port {port}: {e}"));
-        let started = Instant::now();
-        seen.started = Some(started);
-        let deadline = tokio::time::Instant::from_std(started + duration);
-        let mut stream = match client.stream_data(StreamDataRequest { stream_id }).await {
-            Ok(r) => r.into_inner(),
-            Err(status) => {
-                seen.error = Some(status);
-                seen.ended_at = Some(Instant::now());
-                return seen;
+    let mut frames = Vec::new();
+    let started = Instant::now();
+    let endpoint = format!("http://127.0.0.1:{port}");
+    let report = rt
+        .block_on(watch_with(&endpoint, stream_id, duration, |frame| {
+            frames.push(frame.clone());
+            if let Some(tx) = &first {
+                let _ = tx.send(());
             }
-        };
-        loop {
-            match tokio::time::timeout_at(deadline, stream.message()).await {
-                Err(_) => return seen,
-                Ok(Ok(Some(frame))) => {
-                    seen.frames.push((Instant::now(), frame));
-                    if let Some(tx) = &first {
-                        let _ = tx.send(());
-                    }
-                }
-                Ok(Ok(None)) => break,
-                Ok(Err(status)) => {
-                    seen.error = Some(status);
-                    break;
-                }
-            }
-        }
-        seen.ended_at = Some(Instant::now());
-        seen
-    })
+        }))
+        .unwrap_or_else(|e| panic!("{e}"));
+    Watched {
+        report,
+        frames,
+        started,
+    }
 }
 
 fn configure(server: &FocusServer, body: &str) -> Value {
@@ -153,17 +121,15 @@ fn a_live_stream_sends_its_group_of_channels_at_lines_dt() {
     for index in [0, last] {
         let (first, last_channel) = group(&job, index);
         let seen = watch(port, index as i32, Duration::from_millis(1500));
-        assert!(
-            seen.ended_at.is_none(),
-            "a live stream ended: {:?}",
-            seen.error
-        );
+        assert!(!seen.report.ended, "a live stream ended: {:?}", seen.report);
         assert!(
             seen.frames.len() >= 2,
             "{} frames in 1.5 s",
             seen.frames.len()
         );
-        for (_, f) in &seen.frames {
+        assert_eq!(seen.report.frames as usize, seen.frames.len());
+        assert_eq!(seen.report.rows as usize, seen.rows().len());
+        for f in &seen.frames {
             assert_eq!((f.start_channel, f.end_channel), (first, last_channel));
             assert_eq!(f.data_shape_y, last_channel - first + 1);
             assert_eq!(f.data_shape_z, Some(bins));
@@ -187,10 +153,9 @@ fn a_live_stream_sends_its_group_of_channels_at_lines_dt() {
         );
     }
     let bad = watch(port, last as i32 + 1, Duration::from_secs(2));
-    assert_eq!(
-        bad.error.map(|s| s.code()),
-        Some(tonic::Code::InvalidArgument)
-    );
+    assert!(bad.report.ended);
+    let error = bad.report.error.unwrap_or_default();
+    assert!(error.starts_with("InvalidArgument"), "{error}");
     stop(&stack.server, &job);
 }
 
@@ -205,14 +170,18 @@ fn a_historic_stream_plays_its_window_then_ends() {
     let dt = lines_dt(&job);
     let total = (2.0 / dt.as_secs_f64()).ceil() as i32;
     let seen = watch(port_of(&job), 0, Duration::from_secs(30));
-    assert!(seen.error.is_none(), "{:?}", seen.error);
-    let took = seen.ended_at.expect("the stream ended") - seen.started.unwrap();
+    assert!(
+        seen.report.ended && seen.report.error.is_none(),
+        "{:?}",
+        seen.report
+    );
+    let took = seen.report.elapsed;
     assert!(
         took >= Duration::from_millis(1500) && took < Duration::from_secs(10),
         "a 2 s window played in {took:?}"
     );
     assert_eq!(seen.rows(), (0..total).collect::<Vec<_>>());
-    let first = &seen.frames[0].1;
+    let first = &seen.frames[0];
     assert_eq!(first.timestamp_in_milis[0], start * 1000);
     assert_eq!(first.data_shape_y, 1, "single-channel: one channel");
 }
@@ -230,8 +199,12 @@ fn a_stop_ends_the_stream_and_closes_its_port() {
     let stopped = Instant::now();
     stop(&stack.server, &job);
     let seen = watcher.join().expect("the watcher");
-    let ended = seen.ended_at.expect("the stop ended the stream");
-    assert!(seen.error.is_none(), "{:?}", seen.error);
+    assert!(
+        seen.report.ended && seen.report.error.is_none(),
+        "{:?}",
+        seen.report
+    );
+    let ended = seen.started + seen.report.elapsed;
     assert!(!seen.frames.is_empty());
     assert!(
         ended.saturating_duration_since(stopped) < Duration::from_secs(2),
@@ -258,13 +231,8 @@ fn a_live_stream_keeps_its_cadence_through_a_mongodb_outage() {
     std::thread::sleep(Duration::from_secs(3)); // the outage, as seen by the server
     mongo.resume_after_stop();
     let seen = watcher.join().expect("the watcher");
-    assert!(
-        seen.ended_at.is_none(),
-        "the stream ended: {:?}",
-        seen.error
-    );
-    let until = seen.started.unwrap() + watch_for;
-    let gap = seen.max_gap(until);
+    assert!(!seen.report.ended, "the stream ended: {:?}", seen.report);
+    let gap = seen.report.max_gap;
     let limit = dt * 3 + Duration::from_millis(100);
     eprintln!(
         "through the outage: {} messages, {} rows, max gap {gap:?} (limit {limit:?})",
