@@ -163,7 +163,7 @@ mod tests {
             ])
         );
         assert_eq!(eight.stream_channels, vec![(1, 3), (4, 6), (7, 8)]);
-        let table: [((i64, i64), usize, Vec<(i64, i64)>); 5] = [
+        let table = [
             ((1, 50), 3, vec![(1, 17), (18, 34), (35, 50)]),
             ((1, 3), 3, vec![(1, 1), (2, 2), (3, 3)]),
             ((5, 6), 2, vec![(5, 5), (6, 6)]),
