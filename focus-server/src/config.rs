@@ -205,9 +205,9 @@ impl Settings {
     fn merge(cli: &Cli, file: FileSettings) -> Result<Self, ConfigError> {
         let d = Settings::default();
         let file_timeout = match file.db_timeout {
-            Some(t) => Some(parse_duration(&t).map_err(|message| ConfigError::Invalid {
+            Some(t) => Some(parse_duration(&t).map_err(|e| ConfigError::Invalid {
                 key: "db_timeout",
-                message,
+                message: e.to_string(),
             })?),
             None => None,
         };
@@ -310,26 +310,10 @@ pub fn with_direct_connection(uri: &str) -> String {
     format!("{uri}{sep}directConnection=true")
 }
 
-/// Parses `250ms`, `2s`, `1.5s`, `1m` or a bare number of seconds.
-pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    let t = text.trim();
-    let (num, scale) = if let Some(n) = t.strip_suffix("ms") {
-        (n, 0.001)
-    } else if let Some(n) = t.strip_suffix('s') {
-        (n, 1.0)
-    } else if let Some(n) = t.strip_suffix('m') {
-        (n, 60.0)
-    } else {
-        (t, 1.0)
-    };
-    let value: f64 = num
-        .trim()
-        .parse()
-        .map_err(|_| format!("{text:?} is not a duration; use e.g. 2s, 500ms, 1m"))?;
-    if !(value.is_finite() && value >= 0.0) {
-        return Err(format!("{text:?} is not a positive duration"));
-    }
-    Ok(Duration::from_secs_f64(value * scale))
+/// Parses a duration flag such as `--db-timeout`: `250ms`, `2s`, `1.5s`, `1m30s` or a bare
+/// number of seconds, from 1 ms to a week (the project's one parser, `durations`).
+pub fn parse_duration(text: &str) -> Result<Duration, durations::DurationError> {
+    durations::parse("", text, durations::Bounds::TIMEOUT)
 }
 
 fn parse_on_off(text: &str) -> Result<bool, String> {
@@ -370,6 +354,9 @@ mod tests {
         assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
         assert_eq!(parse_duration("1.5"), Ok(Duration::from_millis(1500)));
         assert!(parse_duration("soon").is_err());
+        for absurd in ["1e30", "1e19", "-1", "nan", "inf", "0"] {
+            assert!(parse_duration(absurd).is_err(), "{absurd}");
+        }
     }
 
     #[test]

@@ -9,6 +9,7 @@ use tokio::sync::Notify;
 
 use super::bindings::exports::focus::scenario::suite;
 use super::store::CapturedOutput;
+use crate::guest_text;
 
 /// A scenario as its component describes it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,13 +26,23 @@ pub struct ScenarioMeta {
     pub timeout: Option<Duration>,
 }
 
+/// The longest one-line message a guest may give (failure, skip reason, panic), in bytes.
+pub const MAX_MESSAGE_BYTES: usize = 16 << 10;
+/// The longest failure detail a guest may give, in bytes.
+pub const MAX_DETAIL_BYTES: usize = 64 << 10;
+/// The longest scenario name, tag or key, in bytes.
+const MAX_NAME_BYTES: usize = 1 << 10;
+/// The most tags a scenario keeps.
+const MAX_TAGS: usize = 100;
+
 impl From<suite::Meta> for ScenarioMeta {
     fn from(meta: suite::Meta) -> Self {
+        let name = |text: &str| guest_text::line(text, MAX_NAME_BYTES);
         Self {
-            name: meta.name,
-            description: meta.description,
-            tags: meta.tags,
-            key: meta.key,
+            name: name(&meta.name),
+            description: guest_text::cap_owned(meta.description, MAX_MESSAGE_BYTES),
+            tags: meta.tags.iter().take(MAX_TAGS).map(|t| name(t)).collect(),
+            key: meta.key.as_deref().map(name),
             timeout: meta.timeout.map(Duration::from_nanos),
         }
     }
@@ -58,10 +69,12 @@ impl From<suite::Outcome> for GuestOutcome {
         match outcome {
             suite::Outcome::Passed => Self::Passed,
             suite::Outcome::Failed(f) => Self::Failed {
-                message: f.message,
-                detail: f.detail,
+                message: guest_text::cap_owned(f.message, MAX_MESSAGE_BYTES),
+                detail: f.detail.map(|d| guest_text::cap_owned(d, MAX_DETAIL_BYTES)),
             },
-            suite::Outcome::Skipped(reason) => Self::Skipped(reason),
+            suite::Outcome::Skipped(reason) => {
+                Self::Skipped(guest_text::cap_owned(reason, MAX_MESSAGE_BYTES))
+            }
         }
     }
 }
@@ -176,7 +189,7 @@ impl RunControl {
     /// A deadline `timeout` from now.
     pub fn new(timeout: Duration, interrupt: Interrupt) -> Self {
         Self {
-            deadline: Instant::now() + timeout,
+            deadline: durations::deadline_after(Instant::now(), timeout),
             timeout,
             interrupt,
         }
@@ -225,11 +238,16 @@ pub(crate) struct FaultContext<'a> {
 /// Classifies a wasmtime error from a guest call.
 pub(crate) fn classify(error: &wasmtime::Error, cx: &FaultContext<'_>) -> Fault {
     let fault = |kind, message: String| {
-        let message = one_line(&message);
+        let message = guest_text::line(&one_line(&message), MAX_MESSAGE_BYTES);
         let mut detail = message.clone();
-        match error.downcast_ref::<wasmtime::WasmBacktrace>() {
-            Some(backtrace) => detail.push_str(&format!("\n\n{backtrace}")),
-            None => detail.push_str(&format!("\n\n{error:#}")),
+        let context = match error.downcast_ref::<wasmtime::WasmBacktrace>() {
+            Some(backtrace) => backtrace.to_string(),
+            None => format!("{error:#}"),
+        };
+        // The error itself is often the message again ("interrupted by a signal"): once is enough.
+        if context.trim() != message {
+            detail.push_str("\n\n");
+            detail.push_str(&context);
         }
         if !cx.stderr.trim().is_empty() {
             detail.push_str("\n\nguest stderr (last lines):\n");
@@ -238,9 +256,19 @@ pub(crate) fn classify(error: &wasmtime::Error, cx: &FaultContext<'_>) -> Fault 
         Fault {
             kind,
             message,
-            detail,
+            detail: guest_text::cap_owned(detail, MAX_DETAIL_BYTES),
         }
     };
+    if let Some(exit) = error.downcast_ref::<wasmtime_wasi::I32Exit>() {
+        return fault(
+            FaultKind::Trap,
+            format!(
+                "the scenario called exit({}): a scenario ends by returning its outcome, not by \
+                 exiting the process",
+                exit.0
+            ),
+        );
+    }
     if let Some(trap) = error.downcast_ref::<HostTrap>() {
         let kind = match trap {
             HostTrap::Deadline(_) => FaultKind::Timeout,
@@ -286,9 +314,30 @@ pub(crate) fn classify(error: &wasmtime::Error, cx: &FaultContext<'_>) -> Fault 
             FaultKind::Timeout,
             "the scenario ran past its deadline".into(),
         ),
+        Some(wasmtime::Trap::StackOverflow) => fault(FaultKind::Trap, STACK_OVERFLOW.into()),
+        // A Rust guest's stack lives in its linear memory: running off its end is an
+        // out-of-bounds access, deep in recursion.
+        Some(wasmtime::Trap::MemoryOutOfBounds) if backtrace_depth(error) >= DEEP_STACK => fault(
+            FaultKind::Trap,
+            format!(
+                "{STACK_OVERFLOW} (an out-of-bounds memory access {} frames deep)",
+                backtrace_depth(error)
+            ),
+        ),
         Some(trap) => fault(FaultKind::Trap, format!("the guest trapped: {trap}")),
         None => fault(FaultKind::Trap, format!("the guest call failed: {error:#}")),
     }
+}
+
+const STACK_OVERFLOW: &str =
+    "stack overflow: the guest ran out of stack (endless or too deep recursion?)";
+/// A backtrace at least this deep, ending in an out-of-bounds access, is a stack overflow.
+const DEEP_STACK: usize = 1000;
+
+fn backtrace_depth(error: &wasmtime::Error) -> usize {
+    error
+        .downcast_ref::<wasmtime::WasmBacktrace>()
+        .map_or(0, |b| b.frames().len())
 }
 
 /// The first line of `text`, without trailing space; "(no message)" when empty.

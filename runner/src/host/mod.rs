@@ -3,6 +3,7 @@
 //! is the only module that knows both the engine and the environment; [`session`] drives a
 //! whole run with them.
 
+pub mod annotations;
 mod case;
 mod focus;
 mod imports;
@@ -118,6 +119,7 @@ impl ScenarioHost {
         if info.workloads.iter().any(|w| w == workload) {
             Ok(env)
         } else {
+            let workload = crate::guest_text::line(workload, 256);
             Err(HostError::NotPermitted(format!(
                 "workload `{workload}` is not declared in environment `{}`; it declares: {}",
                 info.name,
@@ -133,6 +135,7 @@ impl ScenarioHost {
         if info.services.iter().any(|s| s == service) {
             Ok(env)
         } else {
+            let service = crate::guest_text::line(service, 256);
             Err(HostError::NotPermitted(format!(
                 "service `{service}` is not declared in environment `{}`; it declares: {}",
                 info.name,
