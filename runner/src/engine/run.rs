@@ -316,11 +316,11 @@ pub(crate) fn classify(error: &wasmtime::Error, cx: &FaultContext<'_>) -> Fault 
         ),
         Some(wasmtime::Trap::StackOverflow) => fault(FaultKind::Trap, STACK_OVERFLOW.into()),
         // A Rust guest's stack lives in its linear memory: running off its end is an
-        // out-of-bounds access, deep in recursion.
-        Some(wasmtime::Trap::MemoryOutOfBounds) if backtrace_depth(error) >= DEEP_STACK => fault(
+        // out-of-bounds access, deep in one recursing function.
+        Some(wasmtime::Trap::MemoryOutOfBounds) if is_endless_recursion(error) => fault(
             FaultKind::Trap,
             format!(
-                "{STACK_OVERFLOW} (an out-of-bounds memory access {} frames deep)",
+                "{STACK_OVERFLOW} (an out-of-bounds memory access in a backtrace of {} frames of one function)",
                 backtrace_depth(error)
             ),
         ),
@@ -331,13 +331,28 @@ pub(crate) fn classify(error: &wasmtime::Error, cx: &FaultContext<'_>) -> Fault 
 
 const STACK_OVERFLOW: &str =
     "stack overflow: the guest ran out of stack (endless or too deep recursion?)";
-/// A backtrace at least this deep, ending in an out-of-bounds access, is a stack overflow.
-const DEEP_STACK: usize = 1000;
+/// wasmtime keeps the innermost frames of a backtrace, 20 by default; a backtrace this deep
+/// whose frames are all one function, ending in an out-of-bounds access, is a stack overflow.
+const DEEP_STACK: usize = 16;
 
 fn backtrace_depth(error: &wasmtime::Error) -> usize {
     error
         .downcast_ref::<wasmtime::WasmBacktrace>()
         .map_or(0, |b| b.frames().len())
+}
+
+/// Whether the trap's backtrace is at least [`DEEP_STACK`] frames of one function.
+fn is_endless_recursion(error: &wasmtime::Error) -> bool {
+    error
+        .downcast_ref::<wasmtime::WasmBacktrace>()
+        .is_some_and(|b| {
+            let frames = b.frames();
+            frames.len() >= DEEP_STACK
+                && frames
+                    .iter()
+                    .skip(1)
+                    .all(|f| f.func_index() == frames[1].func_index())
+        })
 }
 
 /// The first line of `text`, without trailing space; "(no message)" when empty.
