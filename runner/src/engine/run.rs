@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::Notify;
 
-use super::bindings::exports::focus::scenario::suite;
+use super::bindings::{v0_1, v0_2};
 use super::store::CapturedOutput;
 
 /// A scenario as its component describes it.
@@ -25,19 +25,31 @@ pub struct ScenarioMeta {
     pub timeout: Option<Duration>,
 }
 
-impl From<suite::Meta> for ScenarioMeta {
-    fn from(meta: suite::Meta) -> Self {
-        Self {
-            name: meta.name,
-            description: meta.description,
-            tags: meta.tags,
-            key: meta.key,
-            timeout: meta.timeout.map(Duration::from_nanos),
+/// Converts one version's `meta` record: the same fields in every version.
+macro_rules! meta_from {
+    ($meta:ty) => {
+        impl From<$meta> for ScenarioMeta {
+            fn from(meta: $meta) -> Self {
+                Self {
+                    name: meta.name,
+                    description: meta.description,
+                    tags: meta.tags,
+                    key: meta.key,
+                    timeout: meta.timeout.map(Duration::from_nanos),
+                }
+            }
         }
-    }
+    };
 }
+meta_from!(v0_1::exports::focus::scenario::suite::Meta);
+meta_from!(v0_2::exports::focus::scenario::suite::Meta);
 
-/// How a scenario ended, by its own account.
+/// The start of a 0.1 `failed` outcome's message that carries a host error, not a failed
+/// assertion: the 0.1 SDK's convention, as contract 0.1 has no outcome case for it. Contract
+/// 0.2 has one, `error(host-error)`.
+pub const HOST_ERROR_PREFIX: &str = "host error: ";
+
+/// How a scenario (or a steady-state check) ended, by its own account.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum GuestOutcome {
     /// Every check held.
@@ -51,17 +63,80 @@ pub enum GuestOutcome {
     },
     /// The scenario chose not to run.
     Skipped(String),
+    /// A host call failed and the scenario gave the error back (0.2's `error(host-error)`, or
+    /// a 0.1 `failed` outcome whose message starts with [`HOST_ERROR_PREFIX`]).
+    HostError {
+        /// The error's case, such as `not-permitted`; empty when a 0.1 component did not say.
+        kind: String,
+        /// The error's message.
+        message: String,
+        /// More text, when the guest gave some.
+        detail: Option<String>,
+    },
 }
 
-impl From<suite::Outcome> for GuestOutcome {
-    fn from(outcome: suite::Outcome) -> Self {
+impl GuestOutcome {
+    /// One line for messages: `passed`, the failure's message, the skip reason or the error.
+    pub fn summary(&self) -> String {
+        match self {
+            Self::Passed => "passed".to_owned(),
+            Self::Failed { message, .. } => message.clone(),
+            Self::Skipped(reason) => format!("skipped: {reason}"),
+            Self::HostError { kind, message, .. } if kind.is_empty() => {
+                format!("host error: {message}")
+            }
+            Self::HostError { kind, message, .. } => format!("host error ({kind}): {message}"),
+        }
+    }
+}
+
+impl From<v0_1::exports::focus::scenario::suite::Outcome> for GuestOutcome {
+    fn from(outcome: v0_1::exports::focus::scenario::suite::Outcome) -> Self {
+        use v0_1::exports::focus::scenario::suite::Outcome;
         match outcome {
-            suite::Outcome::Passed => Self::Passed,
-            suite::Outcome::Failed(f) => Self::Failed {
+            Outcome::Passed => Self::Passed,
+            Outcome::Failed(f) => match f.message.strip_prefix(HOST_ERROR_PREFIX) {
+                Some(message) => Self::HostError {
+                    kind: String::new(),
+                    message: message.to_owned(),
+                    detail: f.detail,
+                },
+                None => Self::Failed {
+                    message: f.message,
+                    detail: f.detail,
+                },
+            },
+            Outcome::Skipped(reason) => Self::Skipped(reason),
+        }
+    }
+}
+
+impl From<v0_2::exports::focus::scenario::suite::Outcome> for GuestOutcome {
+    fn from(outcome: v0_2::exports::focus::scenario::suite::Outcome) -> Self {
+        use v0_2::exports::focus::scenario::suite::Outcome;
+        use v0_2::focus::scenario::types::HostError;
+        match outcome {
+            Outcome::Passed => Self::Passed,
+            Outcome::Failed(f) => Self::Failed {
                 message: f.message,
                 detail: f.detail,
             },
-            suite::Outcome::Skipped(reason) => Self::Skipped(reason),
+            Outcome::Skipped(reason) => Self::Skipped(reason),
+            Outcome::Error(error) => {
+                let (kind, message) = match error {
+                    HostError::NotPermitted(m) => ("not-permitted", m),
+                    HostError::NotFound(m) => ("not-found", m),
+                    HostError::Unsupported(m) => ("unsupported", m),
+                    HostError::Timeout(m) => ("timeout", m),
+                    HostError::Invalid(m) => ("invalid", m),
+                    HostError::Failed(m) => ("failed", m),
+                };
+                Self::HostError {
+                    kind: kind.to_owned(),
+                    message,
+                    detail: None,
+                }
+            }
         }
     }
 }
