@@ -12,7 +12,7 @@
 //! old configuration really waits its 30 s). Every client call is bounded (45 s), so a hang
 //! shows as "no answer" rather than a stuck benchmark.
 
-#[path = "../tests/support/mod.rs"]
+#[path = "../tests/integration/support/mod.rs"]
 mod support;
 
 use std::io::{BufRead, BufReader, Read, Write};

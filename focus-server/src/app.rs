@@ -58,12 +58,19 @@ impl App {
             jobs_running: self.jobs.running(),
             pending_writes: self.pending.len(),
             pending_dropped: self.pending.dropped(),
+            pending_dead_lettered: self.pending.dead_lettered(),
             resident_bytes: metrics::resident_bytes(),
         }
     }
 
-    /// Ready to serve: the first verdict on MongoDB is in (up or down), or 3 s have passed.
+    /// Ready to serve. With `--seed-recordings`: once the recordings index is seeded (and from
+    /// then on, whatever MongoDB does: readiness must never take the server out of its
+    /// Service). Otherwise: once the first verdict on MongoDB is in (up or down), or 3 s have
+    /// passed.
     pub fn is_ready(&self) -> bool {
+        if self.settings.seed_recordings {
+            return self.seeded.load(Ordering::Acquire);
+        }
         self.db.gate().has_verdict() || self.started.elapsed() > Duration::from_secs(3)
     }
 }
@@ -144,9 +151,7 @@ fn spawn_seeding(app: AppState, mut stop: watch::Receiver<bool>) {
         let mut gate = app.db.gate().subscribe();
         loop {
             let next = if app.db.gate().is_open() || !app.settings.fail_fast {
-                match recordings::seed(&app.db, now_epoch_seconds() as i64, app.settings.channels)
-                    .await
-                {
+                match recordings::seed(&app.db, now_epoch_seconds() as i64).await {
                     Ok(n) => {
                         app.seeded.store(true, Ordering::Release);
                         tracing::info!(inserted = n, "recordings index seeded");

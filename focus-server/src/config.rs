@@ -63,6 +63,9 @@ pub struct Cli {
     /// How many jobs may run at once [default: 1000].
     #[arg(long, env = "FOCUS_MAX_JOBS")]
     pub max_jobs: Option<usize>,
+    /// The MongoDB database of the recordings layout and the job records [default: prisma].
+    #[arg(long, env = "FOCUS_DATABASE")]
+    pub database: Option<String>,
 }
 
 /// How logs are written.
@@ -90,6 +93,7 @@ pub struct FileSettings {
     fail_fast: Option<bool>,
     pending_records_max: Option<usize>,
     max_jobs: Option<usize>,
+    database: Option<String>,
     stream_host: Option<String>,
     stream_base_port: Option<u16>,
     fiber_start_meters: Option<f64>,
@@ -120,6 +124,8 @@ pub struct Settings {
     pub pending_records_max: usize,
     /// Bound of running jobs.
     pub max_jobs: usize,
+    /// The MongoDB database.
+    pub database: String,
     /// Host given to clients in `stream_url`.
     pub stream_host: String,
     /// The stream port of job slot 0; slot n gets base + n.
@@ -145,6 +151,7 @@ impl Default for Settings {
             fail_fast: true,
             pending_records_max: 10_000,
             max_jobs: 1000,
+            database: "prisma".to_owned(),
             stream_host: "127.0.0.1".to_owned(),
             stream_base_port: 12300,
             fiber_start_meters: 0.0,
@@ -205,9 +212,9 @@ impl Settings {
     fn merge(cli: &Cli, file: FileSettings) -> Result<Self, ConfigError> {
         let d = Settings::default();
         let file_timeout = match file.db_timeout {
-            Some(t) => Some(parse_duration(&t).map_err(|message| ConfigError::Invalid {
+            Some(t) => Some(parse_duration(&t).map_err(|e| ConfigError::Invalid {
                 key: "db_timeout",
-                message,
+                message: e.to_string(),
             })?),
             None => None,
         };
@@ -230,6 +237,7 @@ impl Settings {
                 .or(file.pending_records_max)
                 .unwrap_or(d.pending_records_max),
             max_jobs: cli.max_jobs.or(file.max_jobs).unwrap_or(d.max_jobs),
+            database: cli.database.clone().or(file.database).unwrap_or(d.database),
             stream_host: file.stream_host.unwrap_or(d.stream_host),
             stream_base_port: file.stream_base_port.unwrap_or(d.stream_base_port),
             fiber_start_meters: file.fiber_start_meters.unwrap_or(d.fiber_start_meters),
@@ -257,6 +265,20 @@ impl Settings {
             return Err(ConfigError::Invalid {
                 key: "db_timeout",
                 message: "must be at least 100ms".into(),
+            });
+        }
+        if self.database.is_empty()
+            || self.database.len() > 63
+            || self
+                .database
+                .contains(['/', '\\', '.', ' ', '"', '$', '\0'])
+        {
+            return Err(ConfigError::Invalid {
+                key: "database",
+                message: format!(
+                    "{:?} is not a MongoDB database name: 1 to 63 characters, none of / \\ . space \" $ or NUL",
+                    self.database
+                ),
             });
         }
         if self.max_jobs == 0 || self.pending_records_max == 0 {
@@ -310,26 +332,10 @@ pub fn with_direct_connection(uri: &str) -> String {
     format!("{uri}{sep}directConnection=true")
 }
 
-/// Parses `250ms`, `2s`, `1.5s`, `1m` or a bare number of seconds.
-pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    let t = text.trim();
-    let (num, scale) = if let Some(n) = t.strip_suffix("ms") {
-        (n, 0.001)
-    } else if let Some(n) = t.strip_suffix('s') {
-        (n, 1.0)
-    } else if let Some(n) = t.strip_suffix('m') {
-        (n, 60.0)
-    } else {
-        (t, 1.0)
-    };
-    let value: f64 = num
-        .trim()
-        .parse()
-        .map_err(|_| format!("{text:?} is not a duration; use e.g. 2s, 500ms, 1m"))?;
-    if !(value.is_finite() && value >= 0.0) {
-        return Err(format!("{text:?} is not a positive duration"));
-    }
-    Ok(Duration::from_secs_f64(value * scale))
+/// Parses a duration flag such as `--db-timeout`: `250ms`, `2s`, `1.5s`, `1m30s` or a bare
+/// number of seconds, from 1 ms to a week (the project's one parser, `durations`).
+pub fn parse_duration(text: &str) -> Result<Duration, durations::DurationError> {
+    durations::parse("", text, durations::Bounds::TIMEOUT)
 }
 
 fn parse_on_off(text: &str) -> Result<bool, String> {
@@ -370,6 +376,9 @@ mod tests {
         assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
         assert_eq!(parse_duration("1.5"), Ok(Duration::from_millis(1500)));
         assert!(parse_duration("soon").is_err());
+        for absurd in ["1e30", "1e19", "-1", "nan", "inf", "0"] {
+            assert!(parse_duration(absurd).is_err(), "{absurd}");
+        }
     }
 
     #[test]

@@ -19,7 +19,9 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
+use durations::{Bounds, DurationError};
 use serde::Deserialize;
 
 use crate::env::{kube::KubeConfig, local::LocalConfig, memory::MemoryConfig};
@@ -72,6 +74,44 @@ impl Default for RunnerSettings {
     }
 }
 
+/// The largest `memory_limit_mib`: 64 GiB, far past what a 32-bit guest can address.
+pub const MAX_MEMORY_LIMIT_MIB: u64 = 64 << 10;
+
+impl RunnerSettings {
+    /// `default_timeout_s` as a duration: more than 0, at most [`durations::MAX`].
+    pub fn default_timeout(&self) -> Result<Duration, DurationError> {
+        durations::from_secs_f64(
+            "runner.default_timeout_s",
+            self.default_timeout_s,
+            Bounds::TIMEOUT,
+        )
+    }
+
+    /// `steady_state_timeout_s` as a duration: more than 0, at most [`durations::MAX`].
+    pub fn steady_state_timeout(&self) -> Result<Duration, DurationError> {
+        durations::from_secs_f64(
+            "runner.steady_state_timeout_s",
+            self.steady_state_timeout_s,
+            Bounds::TIMEOUT,
+        )
+    }
+
+    /// `memory_limit_mib` in bytes: 1 to [`MAX_MEMORY_LIMIT_MIB`] MiB, never a wrapped shift.
+    pub fn memory_cap(&self) -> Result<usize, String> {
+        let mib = self.memory_limit_mib;
+        usize::try_from(mib)
+            .ok()
+            .filter(|&m| m >= 1 && mib <= MAX_MEMORY_LIMIT_MIB)
+            .and_then(|m| m.checked_mul(1 << 20))
+            .ok_or_else(|| {
+                format!(
+                    "runner.memory_limit_mib: {mib} is out of range: write a number of MiB from 1 \
+                     to {MAX_MEMORY_LIMIT_MIB}, such as 256"
+                )
+            })
+    }
+}
+
 /// One `[environments.<name>]` table, by its `kind`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(tag = "kind", rename_all = "lowercase")]
@@ -103,6 +143,14 @@ pub enum ConfigError {
         /// The file.
         path: PathBuf,
         /// toml's message, which names the key and line.
+        message: String,
+    },
+    /// A value is out of its range, such as `default_timeout_s = -1`.
+    #[error("invalid runner configuration {path}: {message}")]
+    Invalid {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong, naming the key and what to write instead.
         message: String,
     },
     /// The named environment is not in the file.
@@ -154,6 +202,19 @@ impl RunnerConfig {
             .try_into()
             .map_err(|e: toml::de::Error| parse_error(e.to_string()))?;
         config.environment_params = environment_params;
+        let invalid = |message: String| ConfigError::Invalid {
+            path: path.to_owned(),
+            message,
+        };
+        config
+            .runner
+            .default_timeout()
+            .map_err(|e| invalid(e.to_string()))?;
+        config
+            .runner
+            .steady_state_timeout()
+            .map_err(|e| invalid(e.to_string()))?;
+        config.runner.memory_cap().map_err(invalid)?;
         Ok(config)
     }
 
@@ -223,5 +284,46 @@ mod tests {
         let text = "[environments.sim]\nkind = \"memory\"\n[environments.sim.params]\nsla_s = 5\n";
         let err = RunnerConfig::parse(text, Path::new("runner.toml")).unwrap_err();
         assert!(err.to_string().contains("quote numbers"), "{err}");
+    }
+
+    fn parse(runner: &str) -> Result<RunnerConfig, ConfigError> {
+        RunnerConfig::parse(&format!("[runner]\n{runner}\n"), Path::new("runner.toml"))
+    }
+
+    #[test]
+    fn absurd_durations_are_errors_that_name_the_key() {
+        for (text, key) in [
+            ("default_timeout_s = -1", "runner.default_timeout_s"),
+            ("default_timeout_s = nan", "runner.default_timeout_s"),
+            ("default_timeout_s = 1e300", "runner.default_timeout_s"),
+            ("default_timeout_s = 0", "runner.default_timeout_s"),
+            (
+                "steady_state_timeout_s = inf",
+                "runner.steady_state_timeout_s",
+            ),
+            (
+                "steady_state_timeout_s = -0.5",
+                "runner.steady_state_timeout_s",
+            ),
+        ] {
+            let message = parse(text).unwrap_err().to_string();
+            assert!(message.contains(key), "{text}: {message}");
+        }
+        let ok = parse("default_timeout_s = 90\nsteady_state_timeout_s = 1.5").unwrap();
+        assert_eq!(ok.runner.default_timeout(), Ok(Duration::from_secs(90)));
+        assert_eq!(
+            ok.runner.steady_state_timeout(),
+            Ok(Duration::from_millis(1500))
+        );
+    }
+
+    #[test]
+    fn a_memory_limit_that_would_wrap_is_refused() {
+        for text in ["memory_limit_mib = 0", "memory_limit_mib = 17592186044416"] {
+            let message = parse(text).unwrap_err().to_string();
+            assert!(message.contains("runner.memory_limit_mib"), "{message}");
+        }
+        let ok = parse("memory_limit_mib = 64").unwrap();
+        assert_eq!(ok.runner.memory_cap(), Ok(64 << 20));
     }
 }

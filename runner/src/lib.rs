@@ -7,7 +7,9 @@
 
 pub mod cli;
 pub mod config;
+pub mod console;
 pub mod engine;
 pub mod env;
+pub mod guest_text;
 pub mod host;
 pub mod report;

@@ -14,14 +14,14 @@ fn main() -> ExitCode {
     {
         Ok(runtime) => runtime,
         Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
+            scenario_runner::errln!("error: cannot start the async runtime: {e}");
             return ExitCode::from(EXIT_USAGE);
         }
     };
     match runtime.block_on(cli.command.execute()) {
         Ok(code) => code,
         Err(error) => {
-            eprintln!("error: {error:#}");
+            scenario_runner::errln!("error: {error:#}");
             ExitCode::from(EXIT_USAGE)
         }
     }

@@ -31,7 +31,7 @@ pub async fn execute(args: CleanupArgs) -> anyhow::Result<ExitCode> {
         .config
         .environment(args.env.as_deref(), &loaded.path)?;
     let EnvironmentConfig::Kubernetes(kube) = env_config else {
-        println!(
+        crate::outln!(
             "cleanup {name}: nothing to do; only kubernetes environments keep changes after the \
              runner ends (a local environment's processes end with it)"
         );
@@ -39,7 +39,7 @@ pub async fn execute(args: CleanupArgs) -> anyhow::Result<ExitCode> {
     };
     match crate::env::kube::cleanup(kube, name, &loaded.root).await {
         Ok(done) if done.is_empty() => {
-            println!(
+            crate::outln!(
                 "cleanup {name}: nothing left by an earlier run in namespace {}",
                 kube.namespace
             );
@@ -47,9 +47,9 @@ pub async fn execute(args: CleanupArgs) -> anyhow::Result<ExitCode> {
         }
         Ok(done) => {
             for line in &done {
-                println!("cleanup {name}: {line}");
+                crate::outln!("cleanup {name}: {line}");
             }
-            println!(
+            crate::outln!(
                 "cleanup {name}: restored {} change(s) in namespace {}",
                 done.len(),
                 kube.namespace
@@ -57,7 +57,7 @@ pub async fn execute(args: CleanupArgs) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Err(e) => {
-            eprintln!("error: cleanup {name}: {e}");
+            crate::errln!("error: cleanup {name}: {e}");
             Ok(ExitCode::from(1))
         }
     }

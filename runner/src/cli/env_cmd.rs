@@ -78,7 +78,7 @@ async fn up(args: UpArgs) -> anyhow::Result<ExitCode> {
     let mut sigterm =
         signal(SignalKind::terminate()).context("cannot install the SIGTERM handler")?;
     let ctx = loaded.open_context(name, false);
-    eprintln!(
+    crate::errln!(
         "starting the local environment `{name}` (run {}) …",
         ctx.run_id
     );
@@ -89,9 +89,9 @@ async fn up(args: UpArgs) -> anyhow::Result<ExitCode> {
         _ = sigterm.recv() => return Ok(ExitCode::from(143)),
     };
     for line in addresses(&env, local) {
-        println!("{line}");
+        crate::outln!("{line}");
     }
-    eprintln!(
+    crate::errln!(
         "up; logs in {}\n`scenario-runner env status` shows it; Ctrl-C stops it",
         ctx.run_dir.join("logs").display()
     );
@@ -99,9 +99,9 @@ async fn up(args: UpArgs) -> anyhow::Result<ExitCode> {
         _ = sigint.recv() => "SIGINT",
         _ = sigterm.recv() => "SIGTERM",
     };
-    eprintln!("{signal_name}: stopping the pods …");
+    crate::errln!("{signal_name}: stopping the pods …");
     env.shutdown().await;
-    eprintln!("stopped");
+    crate::errln!("stopped");
     Ok(ExitCode::SUCCESS)
 }
 
@@ -134,10 +134,10 @@ async fn show_status(args: StatusArgs) -> anyhow::Result<ExitCode> {
         .join("scenario-runs")
         .join("current");
     match status::query(&current).await {
-        Ok(status) if args.json => println!("{}", serde_json::to_string_pretty(&status)?),
-        Ok(status) => print!("{status}"),
+        Ok(status) if args.json => crate::outln!("{}", serde_json::to_string_pretty(&status)?),
+        Ok(status) => crate::console::out(format_args!("{status}")),
         Err(message) => {
-            eprintln!("{message}");
+            crate::errln!("{message}");
             return Ok(ExitCode::FAILURE);
         }
     }

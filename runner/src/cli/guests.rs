@@ -30,6 +30,13 @@ fn resolve_one(path: &Path) -> anyhow::Result<Vec<PathBuf>> {
     if meta.is_file() {
         return Ok(vec![path.to_owned()]);
     }
+    if !meta.is_dir() {
+        bail!(
+            "{} is {}, not a component file or folder; give a .wasm component, a folder of them, or a cargo package folder",
+            crate::guest_text::escape_line(&path.display().to_string()),
+            crate::engine::file_kind(&meta)
+        );
+    }
     if path.join("Cargo.toml").is_file() {
         return build_package(path);
     }
@@ -100,7 +107,7 @@ struct Target {
 /// `<its workspace target>/scenario-wasm`, and returns the components it made.
 fn build_package(package: &Path) -> anyhow::Result<Vec<PathBuf>> {
     let target_dir = workspace_target_dir(package)?.join("scenario-wasm");
-    eprintln!("building {} for wasm32-wasip2 …", package.display());
+    crate::errln!("building {} for wasm32-wasip2 …", package.display());
     let output = Command::new(cargo())
         .args([
             "build",
@@ -142,4 +149,31 @@ fn build_package(package: &Path) -> anyhow::Result<Vec<PathBuf>> {
         );
     }
     Ok(components)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_device_is_named_for_what_it_is() {
+        let error = resolve_paths(&[PathBuf::from("/dev/zero")]).unwrap_err();
+        let message = error.to_string();
+        assert!(
+            message.contains("/dev/zero is a character device"),
+            "{message}"
+        );
+        assert!(!message.contains("Not a directory"), "{message}");
+    }
+
+    #[test]
+    fn a_fifo_is_named_for_what_it_is() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("pipe.wasm");
+        let c_path = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+        // SAFETY: mkfifo reads a NUL-terminated path that outlives the call.
+        assert_eq!(unsafe { libc::mkfifo(c_path.as_ptr(), 0o600) }, 0);
+        let message = resolve_paths(&[fifo]).unwrap_err().to_string();
+        assert!(message.contains("is a FIFO (named pipe)"), "{message}");
+    }
 }

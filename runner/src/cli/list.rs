@@ -39,7 +39,7 @@ struct JsonScenario<'a> {
 }
 
 fn print_human(suite: &str, path: &std::path::Path, scenarios: &[ScenarioMeta]) {
-    println!(
+    crate::outln!(
         "{suite} ({}): {} scenario{}",
         path.display(),
         scenarios.len(),
@@ -55,13 +55,13 @@ fn print_human(suite: &str, path: &std::path::Path, scenarios: &[ScenarioMeta]) 
             .as_deref()
             .map(|k| format!("  key {k}"))
             .unwrap_or_default();
-        println!(
+        crate::outln!(
             "  {}  [{}]  timeout {timeout}{key}",
             meta.name,
             meta.tags.join(", ")
         );
         if !meta.description.is_empty() {
-            println!("      {}", meta.description);
+            crate::outln!("      {}", meta.description);
         }
     }
 }
@@ -69,7 +69,7 @@ fn print_human(suite: &str, path: &std::path::Path, scenarios: &[ScenarioMeta]) 
 /// Runs the subcommand.
 pub async fn execute(args: ListArgs) -> anyhow::Result<ExitCode> {
     let options = match (&args.config, load_config(args.config.as_deref())) {
-        (_, Ok(loaded)) => engine_options(&loaded),
+        (_, Ok(loaded)) => engine_options(&loaded)?,
         (Some(_), Err(e)) => return Err(e),
         (None, Err(_)) => EngineOptions {
             cache_dir: Some(crate::engine::CompileCache::default_dir(None)),
@@ -102,12 +102,12 @@ pub async fn execute(args: ListArgs) -> anyhow::Result<ExitCode> {
             },
             PlanEntry::Broken { error, .. } => {
                 broken += 1;
-                eprintln!("error: {error}");
+                crate::errln!("error: {error}");
             }
         }
     }
     if args.format == Format::Json {
-        println!("{}", serde_json::to_string_pretty(&json)?);
+        crate::outln!("{}", serde_json::to_string_pretty(&json)?);
     }
     Ok(ExitCode::from(if broken > 0 {
         super::EXIT_USAGE

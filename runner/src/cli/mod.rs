@@ -15,7 +15,6 @@ use clap::{Parser, Subcommand};
 
 pub use config_file::{LoadedConfig, find_config, load_config};
 pub use guests::{resolve_paths, workspace_target_dir};
-pub use run::parse_duration;
 
 /// Runs WebAssembly outage scenarios against an environment and writes JUnit.
 #[derive(Debug, Parser)]

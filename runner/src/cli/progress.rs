@@ -41,7 +41,7 @@ impl Progress {
     pub fn println(&self, line: &str) {
         match &self.bar {
             Some(bar) => bar.println(line),
-            None => eprintln!("{line}"),
+            None => crate::errln!("{line}"),
         }
     }
 
@@ -62,7 +62,7 @@ impl RunObserver for Progress {
             bar.enable_steady_tick(Duration::from_millis(100));
             self.bar = Some(bar);
         } else {
-            eprintln!("  START  {suite}::{}", meta.name);
+            crate::errln!("  START  {suite}::{}", meta.name);
         }
     }
 
@@ -74,7 +74,7 @@ impl RunObserver for Progress {
         if let Some(bar) = self.bar.take() {
             bar.finish_and_clear();
         }
-        eprintln!("{}", case_line(case));
+        crate::errln!("{}", case_line(case));
         self.write_report(so_far);
     }
 }

@@ -52,7 +52,7 @@ pub struct RunArgs {
     #[arg(long, value_name = "FILE")]
     pub junit: Option<PathBuf>,
     /// Every scenario's timeout, replacing its own, such as `30s`, `2m` or `500ms`.
-    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    #[arg(long, value_name = "DURATION", value_parser = parse_timeout)]
     pub timeout: Option<Duration>,
     /// How to print the summary: for people, or one JSON object on stdout.
     #[arg(long, value_enum, default_value_t = Format::Human)]
@@ -88,48 +88,23 @@ pub enum Format {
     Json,
 }
 
-/// Parses `90s`, `2m`, `1m30s`, `500ms`, `1.5s` or a plain number of seconds.
-pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    let bad = || format!("`{text}` is not a duration; write it like 30s, 2m, 1m30s, 500ms or 1.5s");
-    let text = text.trim();
-    if let Ok(seconds) = text.parse::<f64>() {
-        return (seconds.is_finite() && seconds > 0.0)
-            .then(|| Duration::from_secs_f64(seconds))
-            .ok_or_else(bad);
-    }
-    let mut total = 0.0;
-    let mut rest = text;
-    while !rest.is_empty() {
-        let number_end = rest
-            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .ok_or_else(bad)?;
-        let number: f64 = rest[..number_end].parse().map_err(|_| bad())?;
-        rest = &rest[number_end..];
-        let unit_end = rest
-            .find(|c: char| c.is_ascii_digit() || c == '.')
-            .unwrap_or(rest.len());
-        let scale = match &rest[..unit_end] {
-            "ms" => 0.001,
-            "s" => 1.0,
-            "m" | "min" => 60.0,
-            "h" => 3600.0,
-            _ => return Err(bad()),
-        };
-        total += number * scale;
-        rest = &rest[unit_end..];
-    }
-    (total > 0.0)
-        .then(|| Duration::from_secs_f64(total))
-        .ok_or_else(bad)
+/// Parses `--timeout`: `30s`, `2m`, `1m30s`, `500ms`, `1.5s` or seconds, from 1 ms to a week
+/// (the project's one duration parser; clap names the flag in its message).
+fn parse_timeout(text: &str) -> Result<Duration, durations::DurationError> {
+    durations::parse("", text, durations::Bounds::TIMEOUT)
 }
 
 /// The engine options of a configuration.
-pub(super) fn engine_options(loaded: &LoadedConfig) -> EngineOptions {
-    EngineOptions {
+pub(super) fn engine_options(loaded: &LoadedConfig) -> anyhow::Result<EngineOptions> {
+    Ok(EngineOptions {
         cache_dir: Some(crate::engine::CompileCache::default_dir(Some(&loaded.root))),
-        memory_cap: (loaded.config.runner.memory_limit_mib as usize) << 20,
+        memory_cap: loaded
+            .config
+            .runner
+            .memory_cap()
+            .map_err(|m| anyhow::anyhow!("{}: {m}", loaded.path.display()))?,
         ..EngineOptions::default()
-    }
+    })
 }
 
 /// Says once per component why the compile cache could not be used, if it could not.
@@ -138,7 +113,7 @@ pub(super) fn warn_about_the_cache(plan: &[PlanEntry]) {
         if let PlanEntry::Loaded { component, .. } = entry
             && let Some(warning) = &component.cache_warning
         {
-            eprintln!("warning: {}: {warning}", component.path.display());
+            crate::errln!("warning: {}: {warning}", component.path.display());
         }
     }
 }
@@ -182,7 +157,7 @@ pub async fn execute(args: RunArgs) -> anyhow::Result<ExitCode> {
         .config
         .environment(args.env.as_deref(), &loaded.path)?;
     let files = resolve_paths(&args.paths)?;
-    let engine = Engine::new(engine_options(&loaded))?;
+    let engine = Engine::new(engine_options(&loaded)?)?;
     let selection = Selection {
         scenario: args.scenario.clone(),
         filter: args.filter.clone(),
@@ -202,6 +177,18 @@ pub async fn execute(args: RunArgs) -> anyhow::Result<ExitCode> {
             .join("junit.xml"),
     };
 
+    if !plan
+        .iter()
+        .any(|e| matches!(e, PlanEntry::Loaded { selected, .. } if !selected.is_empty()))
+    {
+        return Ok(report_without_environment(
+            &plan,
+            env_name,
+            &junit,
+            args.format,
+        ));
+    }
+
     let signals = Signals::install()?;
     let ctx = loaded.open_context(env_name, args.force_cleanup);
     let env = match env::open(env_config, &ctx).await {
@@ -210,7 +197,7 @@ pub async fn execute(args: RunArgs) -> anyhow::Result<ExitCode> {
             let message = format!("cannot open the environment `{env_name}`: {e}");
             let report = not_run_report(&plan, env_name, &message);
             if let Err(write) = crate::report::junit::write(&report, &junit) {
-                eprintln!("error: {write}");
+                crate::errln!("error: {write}");
             }
             bail!(
                 "{message}\nthe JUnit report {} lists the scenarios that did not run",
@@ -227,8 +214,8 @@ pub async fn execute(args: RunArgs) -> anyhow::Result<ExitCode> {
     };
     let settings = SessionSettings {
         timeout_override: args.timeout,
-        default_timeout: Duration::from_secs_f64(loaded.config.runner.default_timeout_s),
-        steady_timeout: Duration::from_secs_f64(loaded.config.runner.steady_state_timeout_s),
+        default_timeout: loaded.config.runner.default_timeout()?,
+        steady_timeout: loaded.config.runner.steady_state_timeout()?,
         limits: HostLimits::default(),
         log_tail_lines: 100,
         run: Arc::new(RunContext {
@@ -254,11 +241,11 @@ pub async fn execute(args: RunArgs) -> anyhow::Result<ExitCode> {
     env.shutdown().await;
 
     match args.format {
-        Format::Human => print!("{}", summary::human(&report, &junit)),
-        Format::Json => println!("{}", summary::json(&report, &junit)),
+        Format::Human => crate::console::out(format_args!("{}", summary::human(&report, &junit))),
+        Format::Json => crate::outln!("{}", summary::json(&report, &junit)),
     }
     if let Some(error) = &progress.write_error {
-        eprintln!("error: {error}");
+        crate::errln!("error: {error}");
     }
     let any_broken = plan.iter().any(|e| matches!(e, PlanEntry::Broken { .. }));
     let code = match signals.received() {
@@ -268,6 +255,36 @@ pub async fn execute(args: RunArgs) -> anyhow::Result<ExitCode> {
         None => 0,
     };
     Ok(ExitCode::from(code))
+}
+
+/// When no component could be loaded, nothing can run: the environment is not started (no
+/// MongoDB, no Focus Server), the report lists the load errors, and the exit code is 2.
+fn report_without_environment(
+    plan: &[PlanEntry],
+    env_name: &str,
+    junit: &std::path::Path,
+    format: Format,
+) -> ExitCode {
+    let report = not_run_report(
+        plan,
+        env_name,
+        "no component could be loaded; the environment was not started",
+    );
+    for case in report.cases() {
+        crate::errln!("{}", summary::case_line(case));
+    }
+    let written = crate::report::junit::write(&report, junit);
+    match format {
+        Format::Human => crate::console::out(format_args!("{}", summary::human(&report, junit))),
+        Format::Json => crate::outln!("{}", summary::json(&report, junit)),
+    }
+    if let Err(error) = written {
+        crate::errln!("error: {error}");
+    }
+    crate::errln!(
+        "error: no component could be loaded, so the environment `{env_name}` was not started"
+    );
+    ExitCode::from(super::EXIT_USAGE)
 }
 
 /// SIGINT and SIGTERM: the first interrupts the running guest and ends the run after its
@@ -302,12 +319,12 @@ impl Signals {
                     .compare_exchange(0, signal, Ordering::SeqCst, Ordering::SeqCst)
                     .is_ok()
                 {
-                    eprintln!(
+                    crate::errln!(
                         "\n{name}: interrupting the scenario, restoring the environment, writing the report …"
                     );
                     flag.trigger();
                 } else {
-                    eprintln!(
+                    crate::errln!(
                         "{name}: still restoring the environment; the run ends when the rollback has finished"
                     );
                 }
@@ -332,15 +349,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn durations_in_the_usual_forms() {
-        assert_eq!(parse_duration("30s"), Ok(Duration::from_secs(30)));
-        assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
-        assert_eq!(parse_duration("1m30s"), Ok(Duration::from_secs(90)));
-        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
-        assert_eq!(parse_duration("1.5s"), Ok(Duration::from_millis(1500)));
-        assert_eq!(parse_duration("45"), Ok(Duration::from_secs(45)));
-        for bad in ["", "0s", "ten seconds", "5 parsecs", "-3", "s"] {
-            assert!(parse_duration(bad).is_err(), "{bad} was accepted");
+    fn timeouts_in_the_usual_forms_and_absurd_ones_refused() {
+        assert_eq!(parse_timeout("30s"), Ok(Duration::from_secs(30)));
+        assert_eq!(parse_timeout("1m30s"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_timeout("45"), Ok(Duration::from_secs(45)));
+        for bad in ["", "0s", "ten seconds", "-3", "1e30", "1e19", "nan"] {
+            assert!(parse_timeout(bad).is_err(), "{bad} was accepted");
         }
     }
 

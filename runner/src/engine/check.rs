@@ -18,6 +18,25 @@ pub enum LoadError {
         /// The I/O error.
         source: std::io::Error,
     },
+    /// The path is a FIFO, a device, a socket or a folder.
+    #[error("{path} is {what}, not a component file; pass a .wasm file")]
+    NotAFile {
+        /// The path.
+        path: PathBuf,
+        /// What it is instead.
+        what: &'static str,
+    },
+    /// The file is larger than the runner reads.
+    #[error(
+        "{path} is {size} bytes, more than the 256 MiB a component file may be; is it really a \
+         scenario component?"
+    )]
+    TooLarge {
+        /// The file.
+        path: PathBuf,
+        /// Its size.
+        size: u64,
+    },
     /// The bytes are not WebAssembly.
     #[error(
         "{path} is not a WebAssembly file: it starts with {found} instead of the `\\0asm` magic bytes; \
@@ -95,6 +114,8 @@ impl LoadError {
     pub fn kind(&self) -> &'static str {
         match self {
             Self::Read { .. } => "unreadable",
+            Self::NotAFile { .. } => "not-a-file",
+            Self::TooLarge { .. } => "too-large",
             Self::NotWasm { .. } => "not-wasm",
             Self::CoreModule { .. } => "core-module",
             Self::UnknownEncoding { .. } => "unknown-encoding",

@@ -7,6 +7,7 @@
 pub mod bindings;
 mod cache;
 mod check;
+mod file;
 mod run;
 mod store;
 
@@ -21,9 +22,10 @@ use wasmtime::{Config, Engine, Store, UpdateDeadline};
 
 pub use cache::{CacheKey, CompileCache};
 pub use check::{LoadError, check_header, check_world, spoken_versions};
+pub use file::{MAX_COMPONENT_BYTES, file_kind};
 pub use run::{
-    Fault, FaultKind, GuestOutcome, GuestRun, HostTrap, Interrupt, RunControl, ScenarioMeta,
-    format_duration, one_line,
+    Fault, FaultKind, GuestOutcome, GuestRun, HostTrap, Interrupt, MAX_DETAIL_BYTES,
+    MAX_MESSAGE_BYTES, RunControl, ScenarioMeta, format_duration, one_line,
 };
 pub use store::{CapturedOutput, GuestState};
 
@@ -238,10 +240,7 @@ impl<H: GuestHost> ScenarioEngine<H> {
 
     /// Reads, compiles (or loads from the cache), checks and links the component at `path`.
     pub fn load(&self, path: &Path) -> Result<LoadedComponent<H>, LoadError> {
-        let bytes = std::fs::read(path).map_err(|source| LoadError::Read {
-            path: path.to_owned(),
-            source,
-        })?;
+        let bytes = file::read_component(path)?;
         self.load_bytes(path, &bytes)
     }
 
@@ -358,7 +357,7 @@ impl<H: GuestHost> ScenarioEngine<H> {
         let (mut store, stdout, stderr) = self.new_store(host, control);
         // A little grace past the deadline, so that the epoch callback or the host's own
         // timers end the call with their more precise message first.
-        let hard_deadline = control.deadline + Duration::from_millis(250);
+        let hard_deadline = durations::deadline_after(control.deadline, Duration::from_millis(250));
         let result = {
             let call = async {
                 let instance = component.pre.instantiate(&mut store).await?;

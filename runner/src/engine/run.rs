@@ -9,6 +9,7 @@ use tokio::sync::Notify;
 
 use super::bindings::{v0_1, v0_2};
 use super::store::CapturedOutput;
+use crate::guest_text;
 
 /// A scenario as its component describes it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,16 +26,26 @@ pub struct ScenarioMeta {
     pub timeout: Option<Duration>,
 }
 
-/// Converts one version's `meta` record: the same fields in every version.
+/// The longest one-line message a guest may give (failure, skip reason, panic), in bytes.
+pub const MAX_MESSAGE_BYTES: usize = 16 << 10;
+/// The longest failure detail a guest may give, in bytes.
+pub const MAX_DETAIL_BYTES: usize = 64 << 10;
+/// The longest scenario name, tag or key, in bytes.
+const MAX_NAME_BYTES: usize = 1 << 10;
+/// The most tags a scenario keeps.
+const MAX_TAGS: usize = 100;
+
+/// Converts one version's `meta` record: the same fields in every version, capped and escaped.
 macro_rules! meta_from {
     ($meta:ty) => {
         impl From<$meta> for ScenarioMeta {
             fn from(meta: $meta) -> Self {
+                let name = |text: &str| guest_text::line(text, MAX_NAME_BYTES);
                 Self {
-                    name: meta.name,
-                    description: meta.description,
-                    tags: meta.tags,
-                    key: meta.key,
+                    name: name(&meta.name),
+                    description: guest_text::cap_owned(meta.description, MAX_MESSAGE_BYTES),
+                    tags: meta.tags.iter().take(MAX_TAGS).map(|t| name(t)).collect(),
+                    key: meta.key.as_deref().map(name),
                     timeout: meta.timeout.map(Duration::from_nanos),
                 }
             }
@@ -98,15 +109,17 @@ impl From<v0_1::exports::focus::scenario::suite::Outcome> for GuestOutcome {
             Outcome::Failed(f) => match f.message.strip_prefix(HOST_ERROR_PREFIX) {
                 Some(message) => Self::HostError {
                     kind: String::new(),
-                    message: message.to_owned(),
-                    detail: f.detail,
+                    message: guest_text::cap(message, MAX_MESSAGE_BYTES).into_owned(),
+                    detail: f.detail.map(|d| guest_text::cap_owned(d, MAX_DETAIL_BYTES)),
                 },
                 None => Self::Failed {
-                    message: f.message,
-                    detail: f.detail,
+                    message: guest_text::cap_owned(f.message, MAX_MESSAGE_BYTES),
+                    detail: f.detail.map(|d| guest_text::cap_owned(d, MAX_DETAIL_BYTES)),
                 },
             },
-            Outcome::Skipped(reason) => Self::Skipped(reason),
+            Outcome::Skipped(reason) => {
+                Self::Skipped(guest_text::cap_owned(reason, MAX_MESSAGE_BYTES))
+            }
         }
     }
 }
@@ -118,10 +131,12 @@ impl From<v0_2::exports::focus::scenario::suite::Outcome> for GuestOutcome {
         match outcome {
             Outcome::Passed => Self::Passed,
             Outcome::Failed(f) => Self::Failed {
-                message: f.message,
-                detail: f.detail,
+                message: guest_text::cap_owned(f.message, MAX_MESSAGE_BYTES),
+                detail: f.detail.map(|d| guest_text::cap_owned(d, MAX_DETAIL_BYTES)),
             },
-            Outcome::Skipped(reason) => Self::Skipped(reason),
+            Outcome::Skipped(reason) => {
+                Self::Skipped(guest_text::cap_owned(reason, MAX_MESSAGE_BYTES))
+            }
             Outcome::Error(error) => {
                 let (kind, message) = match error {
                     HostError::NotPermitted(m) => ("not-permitted", m),
@@ -133,7 +148,7 @@ impl From<v0_2::exports::focus::scenario::suite::Outcome> for GuestOutcome {
                 };
                 Self::HostError {
                     kind: kind.to_owned(),
-                    message,
+                    message: guest_text::cap_owned(message, MAX_MESSAGE_BYTES),
                     detail: None,
                 }
             }
@@ -251,7 +266,7 @@ impl RunControl {
     /// A deadline `timeout` from now.
     pub fn new(timeout: Duration, interrupt: Interrupt) -> Self {
         Self {
-            deadline: Instant::now() + timeout,
+            deadline: durations::deadline_after(Instant::now(), timeout),
             timeout,
             interrupt,
         }
@@ -300,11 +315,16 @@ pub(crate) struct FaultContext<'a> {
 /// Classifies a wasmtime error from a guest call.
 pub(crate) fn classify(error: &wasmtime::Error, cx: &FaultContext<'_>) -> Fault {
     let fault = |kind, message: String| {
-        let message = one_line(&message);
+        let message = guest_text::line(&one_line(&message), MAX_MESSAGE_BYTES);
         let mut detail = message.clone();
-        match error.downcast_ref::<wasmtime::WasmBacktrace>() {
-            Some(backtrace) => detail.push_str(&format!("\n\n{backtrace}")),
-            None => detail.push_str(&format!("\n\n{error:#}")),
+        let context = match error.downcast_ref::<wasmtime::WasmBacktrace>() {
+            Some(backtrace) => backtrace.to_string(),
+            None => format!("{error:#}"),
+        };
+        // The error itself is often the message again ("interrupted by a signal"): once is enough.
+        if context.trim() != message {
+            detail.push_str("\n\n");
+            detail.push_str(&context);
         }
         if !cx.stderr.trim().is_empty() {
             detail.push_str("\n\nguest stderr (last lines):\n");
@@ -313,9 +333,19 @@ pub(crate) fn classify(error: &wasmtime::Error, cx: &FaultContext<'_>) -> Fault 
         Fault {
             kind,
             message,
-            detail,
+            detail: guest_text::cap_owned(detail, MAX_DETAIL_BYTES),
         }
     };
+    if let Some(exit) = error.downcast_ref::<wasmtime_wasi::I32Exit>() {
+        return fault(
+            FaultKind::Trap,
+            format!(
+                "the scenario called exit({}): a scenario ends by returning its outcome, not by \
+                 exiting the process",
+                exit.0
+            ),
+        );
+    }
     if let Some(trap) = error.downcast_ref::<HostTrap>() {
         let kind = match trap {
             HostTrap::Deadline(_) => FaultKind::Timeout,
@@ -361,9 +391,45 @@ pub(crate) fn classify(error: &wasmtime::Error, cx: &FaultContext<'_>) -> Fault 
             FaultKind::Timeout,
             "the scenario ran past its deadline".into(),
         ),
+        Some(wasmtime::Trap::StackOverflow) => fault(FaultKind::Trap, STACK_OVERFLOW.into()),
+        // A Rust guest's stack lives in its linear memory: running off its end is an
+        // out-of-bounds access, deep in one recursing function.
+        Some(wasmtime::Trap::MemoryOutOfBounds) if is_endless_recursion(error) => fault(
+            FaultKind::Trap,
+            format!(
+                "{STACK_OVERFLOW} (an out-of-bounds memory access in a backtrace of {} frames of one function)",
+                backtrace_depth(error)
+            ),
+        ),
         Some(trap) => fault(FaultKind::Trap, format!("the guest trapped: {trap}")),
         None => fault(FaultKind::Trap, format!("the guest call failed: {error:#}")),
     }
+}
+
+const STACK_OVERFLOW: &str =
+    "stack overflow: the guest ran out of stack (endless or too deep recursion?)";
+/// wasmtime keeps the innermost frames of a backtrace, 20 by default; a backtrace this deep
+/// whose frames are all one function, ending in an out-of-bounds access, is a stack overflow.
+const DEEP_STACK: usize = 16;
+
+fn backtrace_depth(error: &wasmtime::Error) -> usize {
+    error
+        .downcast_ref::<wasmtime::WasmBacktrace>()
+        .map_or(0, |b| b.frames().len())
+}
+
+/// Whether the trap's backtrace is at least [`DEEP_STACK`] frames of one function.
+fn is_endless_recursion(error: &wasmtime::Error) -> bool {
+    error
+        .downcast_ref::<wasmtime::WasmBacktrace>()
+        .is_some_and(|b| {
+            let frames = b.frames();
+            frames.len() >= DEEP_STACK
+                && frames
+                    .iter()
+                    .skip(1)
+                    .all(|f| f.func_index() == frames[1].func_index())
+        })
 }
 
 /// The first line of `text`, without trailing space; "(no message)" when empty.

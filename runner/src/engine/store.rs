@@ -174,15 +174,29 @@ impl CapturedOutput {
 
     /// What was kept, as text; a line in the middle says how much was left out.
     pub fn text(&self) -> String {
+        self.text_within(usize::MAX)
+    }
+
+    /// At most `max` bytes of what was kept (its head and its tail), with one marker in the
+    /// middle that counts every byte the guest wrote and the text leaves out.
+    pub fn text_within(&self, max: usize) -> String {
         let state = self.inner.lock().unwrap_or_else(|e| e.into_inner());
-        let kept = state.head.len() + state.tail.len();
-        let mut text = String::from_utf8_lossy(&state.head).into_owned();
-        let omitted = state.total - kept as u64;
+        let head = &state.head[..state.head.len().min(max / 2)];
+        let tail_len = state.tail.len().min(max - max / 2);
+        let tail: Vec<u8> = state
+            .tail
+            .iter()
+            .skip(state.tail.len() - tail_len)
+            .copied()
+            .collect();
+        let mut text = String::from_utf8_lossy(head).into_owned();
+        let omitted = state.total - (head.len() + tail.len()) as u64;
         if omitted > 0 {
-            text.push_str(&format!("\n[… {omitted} bytes left out …]\n"));
+            text.push('\n');
+            text.push_str(&crate::guest_text::marker(omitted));
+            text.push('\n');
         }
-        let (a, b) = state.tail.as_slices();
-        text.push_str(&String::from_utf8_lossy(&[a, b].concat()));
+        text.push_str(&String::from_utf8_lossy(&tail));
         text
     }
 }
@@ -237,7 +251,26 @@ mod tests {
         for chunk in [&b"abcdef"[..], b"ghij", b"klmnopqrst", b"uv", b"wxyz"] {
             out.write(chunk);
         }
-        assert_eq!(out.text(), "abcd\n[… 18 bytes left out …]\nwxyz");
+        assert_eq!(out.text(), "abcd\n[… 18 bytes cut …]\nwxyz");
         assert_eq!(out.total_bytes(), 26);
+        assert_eq!(out.text_within(4), "ab\n[… 22 bytes cut …]\nyz");
+    }
+
+    #[test]
+    fn fifty_megabytes_report_the_real_number_left_out() {
+        let out = CapturedOutput::new(64 << 10);
+        let chunk = vec![b'x'; 1 << 20];
+        for _ in 0..50 {
+            out.write(&chunk);
+        }
+        let shown = 16 << 10;
+        let text = out.text_within(shown);
+        let cut = (50u64 << 20) - shown as u64;
+        assert!(
+            text.contains(&format!("[… {cut} bytes cut …]")),
+            "{}",
+            &text[8000..8300]
+        );
+        assert_eq!(text.matches("bytes cut").count(), 1);
     }
 }

@@ -130,6 +130,13 @@ pub(super) fn outcome(
     }
 }
 
+/// The `<system-out>` budget of each part, so that together they fit the report's
+/// [`MAX_TEXT_BYTES`](crate::report::junit::MAX_TEXT_BYTES) and no second cap hides a part's
+/// own marker: the log, the rollback, and each of the guest's stdout and stderr.
+const LOG_BYTES: usize = 24 << 10;
+const ROLLBACK_BYTES: usize = 8 << 10;
+const STREAM_BYTES: usize = 15 << 10;
+
 pub(super) fn system_out(
     run: &GuestRun<ScenarioHost>,
     steps: &[UndoStep],
@@ -137,27 +144,29 @@ pub(super) fn system_out(
     steady_wait: Duration,
 ) -> String {
     let mut out = String::new();
-    out.push_str(&run.host.log.text());
+    out.push_str(&crate::guest_text::cap(&run.host.log.text(), LOG_BYTES));
+    let mut rollback = String::new();
     if !steps.is_empty() {
-        out.push_str("--- rollback ---\n");
+        rollback.push_str("--- rollback ---\n");
         for step in steps {
-            out.push_str(&step.to_string());
-            out.push('\n');
+            rollback.push_str(&step.to_string());
+            rollback.push('\n');
         }
     }
     match steady {
-        Ok(()) if !steps.is_empty() => out.push_str(&format!(
+        Ok(()) if !steps.is_empty() => rollback.push_str(&format!(
             "steady state: back after {:.3} s\n",
             steady_wait.as_secs_f64()
         )),
         Ok(()) => {}
-        Err(off) => out.push_str(&format!("steady state: NOT restored: {off}\n")),
+        Err(off) => rollback.push_str(&format!("steady state: NOT restored: {off}\n")),
     }
+    out.push_str(&crate::guest_text::cap(&rollback, ROLLBACK_BYTES));
     for (label, stream) in [("stdout", &run.stdout), ("stderr", &run.stderr)] {
         let total = stream.total_bytes();
         if total > 0 {
             out.push_str(&format!("--- guest {label} ({total} bytes) ---\n"));
-            out.push_str(&stream.text());
+            out.push_str(&stream.text_within(STREAM_BYTES));
             if !out.ends_with('\n') {
                 out.push('\n');
             }

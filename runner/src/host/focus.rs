@@ -94,10 +94,10 @@ fn response(exchange: Exchange) -> HttpResponse {
     }
 }
 
-/// `Retry-After` in seconds (`3`, or `1.5` as some servers send); an HTTP date is not kept.
+/// `Retry-After` in seconds (`3`, or `1.5` as some servers send); an HTTP date, or a value
+/// past [`durations::MAX`] such as `1e30`, is not kept.
 pub fn parse_retry_after(value: &str) -> Option<Duration> {
-    let seconds: f64 = value.trim().parse().ok()?;
-    (seconds.is_finite() && seconds >= 0.0).then(|| Duration::from_secs_f64(seconds))
+    durations::parse("Retry-After", value, durations::Bounds::DELAY).ok()
 }
 
 fn body_text(bytes: &[u8]) -> String {
@@ -263,6 +263,9 @@ mod tests {
         );
         assert_eq!(parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT"), None);
         assert_eq!(parse_retry_after("-1"), None);
+        for absurd in ["1e30", "1e300", "inf", "NaN", "18446744073709551616"] {
+            assert_eq!(parse_retry_after(absurd), None, "{absurd}");
+        }
     }
 
     #[test]

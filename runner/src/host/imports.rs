@@ -105,7 +105,7 @@ impl workloads::Host for ScenarioHost {
             Ok(env) => env,
             Err(e) => return Ok(Err(e)),
         };
-        let timeout = Duration::from_nanos(timeout);
+        let timeout = durations::Bounds::DELAY.clamp(Duration::from_nanos(timeout));
         let what = format!("{workload} to be ready");
         // The environment enforces `timeout` itself; the margin covers its last poll.
         let limit = timeout + Duration::from_secs(2);
@@ -238,10 +238,8 @@ impl runtime::Host for ScenarioHost {
     }
 
     async fn annotate(&mut self, key: String, value: String) -> wasmtime::Result<()> {
-        self.note("HOST", format!("annotate {key} = {value}"));
-        if self.annotations.len() < 1000 {
-            self.annotations.push((key, value));
-        }
+        let note = super::annotations::add(&mut self.annotations, &key, &value);
+        self.note("HOST", note);
         Ok(())
     }
 
@@ -280,6 +278,7 @@ impl runtime::Host for ScenarioHost {
     }
 
     async fn report_panic(&mut self, message: String) -> wasmtime::Result<()> {
+        let message = crate::guest_text::cap_owned(message, crate::engine::MAX_MESSAGE_BYTES);
         self.note("ERROR", format!("panic: {message}"));
         self.panic = Some(message);
         Ok(())

@@ -3,6 +3,7 @@
 //! is the only module that knows both the engine and the environment; [`session`] drives a
 //! whole run with them.
 
+pub mod annotations;
 mod case;
 mod focus;
 pub mod http;
@@ -182,6 +183,7 @@ impl ScenarioHost {
         if list(info).iter().any(|item| item == name) {
             Ok(env)
         } else {
+            let name = crate::guest_text::line(name, 256);
             Err(HostError::NotPermitted(format!(
                 "{what} `{name}` is not declared in environment `{}`; it declares: {}",
                 info.name,

@@ -41,16 +41,11 @@ pub struct ScenarioLog {
 }
 
 impl ScenarioLog {
-    /// Adds a line, cutting an over-long message.
-    pub fn push(&mut self, at: Duration, level: &'static str, mut message: String) {
-        if message.len() > MAX_LOG_LINE_BYTES {
-            let mut cut = MAX_LOG_LINE_BYTES;
-            while !message.is_char_boundary(cut) {
-                cut -= 1;
-            }
-            message.truncate(cut);
-            message.push_str(" […]");
-        }
+    /// Adds a line: an over-long message is cut (with the marker of
+    /// [`guest_text::cap`](crate::guest_text::cap)), and CR/LF are escaped so that a guest
+    /// cannot forge lines.
+    pub fn push(&mut self, at: Duration, level: &'static str, message: String) {
+        let message = crate::guest_text::line(&message, MAX_LOG_LINE_BYTES);
         let line = LogLine { at, level, message };
         if self.head.len() < MAX_LOG_LINES / 2 {
             self.head.push(line);
@@ -117,6 +112,22 @@ mod tests {
         let mut log = ScenarioLog::default();
         log.push(Duration::ZERO, "INFO", "é".repeat(MAX_LOG_LINE_BYTES));
         let line = log.lines().next().unwrap();
-        assert!(line.message.len() <= MAX_LOG_LINE_BYTES + 8 && line.message.ends_with("[…]"));
+        assert!(
+            line.message.len() <= MAX_LOG_LINE_BYTES + 40,
+            "{}",
+            line.message.len()
+        );
+        assert!(line.message.contains(" bytes cut …]"), "{}", line.message);
+    }
+
+    #[test]
+    fn line_breaks_in_a_message_cannot_forge_lines() {
+        let mut log = ScenarioLog::default();
+        log.push(
+            Duration::ZERO,
+            "INFO",
+            "a\r\n[   0.000 s] HOST forged".into(),
+        );
+        assert_eq!(log.text().lines().count(), 1, "{}", log.text());
     }
 }

@@ -36,29 +36,6 @@ pub fn clean(text: &str) -> String {
         .collect()
 }
 
-/// `text` cut to at most `max` bytes: its head and its tail, with a line between them that says
-/// how much was left out.
-pub fn cap_head_tail(text: &str, max: usize) -> String {
-    if text.len() <= max {
-        return text.to_owned();
-    }
-    let half = max / 2;
-    let mut head_end = half;
-    while !text.is_char_boundary(head_end) {
-        head_end -= 1;
-    }
-    let mut tail_start = text.len() - half;
-    while !text.is_char_boundary(tail_start) {
-        tail_start += 1;
-    }
-    let omitted = tail_start - head_end;
-    format!(
-        "{}\n[… {omitted} bytes left out …]\n{}",
-        &text[..head_end],
-        &text[tail_start..]
-    )
-}
-
 /// One line, cleaned and cut to a length a CI summary shows.
 fn message_line(text: &str) -> String {
     let line = clean(&crate::engine::one_line(text));
@@ -71,7 +48,7 @@ fn message_line(text: &str) -> String {
 }
 
 fn body(text: &str) -> String {
-    clean(&cap_head_tail(text, MAX_TEXT_BYTES))
+    clean(&crate::guest_text::cap(text, MAX_TEXT_BYTES))
 }
 
 fn timestamp(time: SystemTime) -> DateTime<FixedOffset> {
@@ -300,11 +277,11 @@ mod tests {
     #[test]
     fn long_text_keeps_head_and_tail() {
         let text = format!("HEAD{}TAIL", "x".repeat(200_000));
-        let capped = cap_head_tail(&text, MAX_TEXT_BYTES);
+        let capped = crate::guest_text::cap(&text, MAX_TEXT_BYTES);
         assert!(capped.len() < MAX_TEXT_BYTES + 100);
         assert!(capped.starts_with("HEAD") && capped.ends_with("TAIL"));
-        assert!(capped.contains("bytes left out"));
+        assert!(capped.contains("bytes cut …]"));
         let multibyte = "é".repeat(100);
-        assert!(cap_head_tail(&multibyte, 51).is_char_boundary(0));
+        assert!(crate::guest_text::cap(&multibyte, 51).is_char_boundary(0));
     }
 }

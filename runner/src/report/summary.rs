@@ -12,11 +12,15 @@ use super::{CaseOutcome, CaseReport, Counts, RunReport};
 pub fn case_line(case: &CaseReport) -> String {
     let secs = case.elapsed.as_secs_f64();
     let head = format!("[{secs:>7.3} s] {}::{}", case.classname, case.name);
+    let line = |text: &str| crate::guest_text::escape_line(text).into_owned();
+    let head = line(&head);
     match &case.outcome {
         CaseOutcome::Passed => format!("  PASS  {head}"),
-        CaseOutcome::Skipped { reason } => format!("  SKIP  {head}: {reason}"),
-        CaseOutcome::Failed { message, .. } => format!("  FAIL  {head}: {message}"),
-        CaseOutcome::Error { kind, message, .. } => format!(" ERROR  {head} ({kind}): {message}"),
+        CaseOutcome::Skipped { reason } => format!("  SKIP  {head}: {}", line(reason)),
+        CaseOutcome::Failed { message, .. } => format!("  FAIL  {head}: {}", line(message)),
+        CaseOutcome::Error { kind, message, .. } => {
+            format!(" ERROR  {head} ({kind}): {}", line(message))
+        }
     }
 }
 

@@ -22,5 +22,6 @@ mod local_faults;
 mod local_lifecycle;
 mod local_rollback;
 mod outcomes;
+mod robustness;
 mod rollback;
 mod security;

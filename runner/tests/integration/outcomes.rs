@@ -160,7 +160,7 @@ fn every_ending_gets_its_junit_outcome_and_the_run_goes_on() {
         "the tail is kept"
     );
     assert!(
-        printed.system_out.contains("bytes left out"),
+        printed.system_out.contains("bytes cut …]"),
         "the cut is said"
     );
     assert!(

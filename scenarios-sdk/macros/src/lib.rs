@@ -50,7 +50,7 @@ pub fn scenario(attr: TokenStream, item: TokenStream) -> TokenStream {
 struct Arguments {
     tags: Vec<LitStr>,
     key: Option<LitStr>,
-    timeout: Option<(u64, Span)>,
+    timeout: Option<(std::time::Duration, Span)>,
     description: Option<LitStr>,
 }
 
@@ -82,9 +82,9 @@ impl Arguments {
             Ok(())
         } else if meta.path.is_ident("timeout") {
             let text: LitStr = meta.value()?.parse()?;
-            let millis = timeout::parse_millis(&text.value())
-                .map_err(|why| syn::Error::new(text.span(), why))?;
-            self.timeout = Some((millis, text.span()));
+            let timeout =
+                timeout::parse(&text.value()).map_err(|why| syn::Error::new(text.span(), why))?;
+            self.timeout = Some((timeout, text.span()));
             Ok(())
         } else if meta.path.is_ident("description") {
             self.description = Some(meta.value()?.parse()?);
@@ -126,8 +126,9 @@ fn expand(function: ItemFn, args: Arguments) -> syn::Result<proc_macro2::TokenSt
         None => quote!(::core::option::Option::None),
     };
     let timeout = match args.timeout {
-        Some((millis, _)) => {
-            quote!(::core::option::Option::Some(::core::time::Duration::from_millis(#millis)))
+        Some((timeout, _)) => {
+            let (secs, nanos) = (timeout.as_secs(), timeout.subsec_nanos());
+            quote!(::core::option::Option::Some(::core::time::Duration::new(#secs, #nanos)))
         }
         None => quote!(::core::option::Option::None),
     };

@@ -6,7 +6,7 @@ use crate::env::EnvResult;
 use super::client::Cluster;
 use super::config::WorkloadKind;
 use super::network::{self, Block};
-use super::workloads::{self, Mark};
+use super::workloads::{self, Mark, Original};
 
 /// One change an earlier run left in place.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -65,9 +65,11 @@ pub async fn find(cluster: &Cluster) -> EnvResult<Vec<Leftover>> {
 }
 
 /// Restores `leftovers` in order (blocks first, so the workloads can come back) and says
-/// what it did, one line per change.
+/// what it did, one line per change. A workload whose original-replicas annotation is corrupt
+/// is refused (never guessed); the others are still restored, and the refusal is the error.
 pub async fn restore(cluster: &Cluster, leftovers: &[Leftover]) -> EnvResult<Vec<String>> {
     let mut done = Vec::new();
+    let mut refused = Vec::new();
     for leftover in leftovers {
         match leftover {
             Leftover::Blocked(block) => {
@@ -78,6 +80,12 @@ pub async fn restore(cluster: &Cluster, leftovers: &[Leftover]) -> EnvResult<Vec
                 ));
             }
             Leftover::Scaled { kind, name, mark } => {
+                if let Original::Corrupt(_) = mark.original_replicas {
+                    if let Err(refusal) = workloads::restore(cluster, *kind, name, mark).await {
+                        refused.push(refusal.to_string());
+                    }
+                    continue;
+                }
                 let before = workloads::replicas(cluster, *kind, name).await?;
                 workloads::restore(cluster, *kind, name, mark).await?;
                 done.push(format!(
@@ -91,5 +99,16 @@ pub async fn restore(cluster: &Cluster, leftovers: &[Leftover]) -> EnvResult<Vec
             }
         }
     }
-    Ok(done)
+    if refused.is_empty() {
+        return Ok(done);
+    }
+    let restored = if done.is_empty() {
+        String::new()
+    } else {
+        format!(" (restored: {})", done.join("; "))
+    };
+    Err(crate::env::EnvError::Failed(format!(
+        "{}{restored}",
+        refused.join("; ")
+    )))
 }

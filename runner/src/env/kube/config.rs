@@ -158,6 +158,15 @@ impl ServiceSpec {
 }
 
 impl KubeConfig {
+    /// `request_timeout_s` as a duration: more than 0, at most [`durations::MAX`].
+    pub fn request_timeout(&self) -> Result<std::time::Duration, durations::DurationError> {
+        durations::from_secs_f64(
+            "request_timeout_s",
+            self.request_timeout_s,
+            durations::Bounds::TIMEOUT,
+        )
+    }
+
     /// Checks what serde cannot: selectors parse, services name known workloads, the Focus
     /// Server service exists. The message names the key to fix.
     pub fn validate(&self, env_name: &str) -> Result<(), String> {
@@ -165,11 +174,7 @@ impl KubeConfig {
         if self.namespace.is_empty() {
             return Err(format!("{table} namespace is empty"));
         }
-        if !(self.request_timeout_s > 0.0 && self.request_timeout_s.is_finite()) {
-            return Err(format!(
-                "{table} request_timeout_s must be a positive number of seconds"
-            ));
-        }
+        self.request_timeout().map_err(|e| format!("{table} {e}"))?;
         let mut names = HashSet::new();
         for (key, workload) in &self.workloads {
             Selector::parse(&workload.selector).map_err(|e| {

@@ -79,7 +79,7 @@ pub fn label_value(text: &str) -> String {
 /// Tells the person running the runner, on stderr, what the environment did by itself (a
 /// port-forward opened, leftovers restored, a capability missing).
 pub(crate) fn notice(message: impl std::fmt::Display) {
-    eprintln!("kubernetes: {message}");
+    crate::errln!("kubernetes: {message}");
 }
 
 /// The Kubernetes environment of one run.
@@ -120,7 +120,9 @@ async fn connect(config: &KubeConfig, config_dir: &std::path::Path) -> EnvResult
     let cluster = Cluster {
         client: connection.client,
         namespace: config.namespace.clone(),
-        timeout: Duration::from_secs_f64(config.request_timeout_s),
+        timeout: config
+            .request_timeout()
+            .map_err(|e| EnvError::Failed(e.to_string()))?,
     };
     tracing::debug!(
         "Kubernetes API server {}, namespace {}",

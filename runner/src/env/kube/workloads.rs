@@ -58,10 +58,29 @@ pub struct Summary {
 /// The annotations the runner puts on an object it scaled.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Mark {
-    /// The replica count before the run changed it.
-    pub original_replicas: u32,
+    /// The replica count before the run changed it, as recorded.
+    pub original_replicas: Original,
     /// The run that changed it.
     pub run_id: String,
+}
+
+/// The recorded original replica count: a number, or, when someone edited the annotation into
+/// something else, its text. The runner never guesses a count from a corrupt annotation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Original {
+    /// A replica count.
+    Replicas(u32),
+    /// The annotation's text, which is not a replica count.
+    Corrupt(String),
+}
+
+impl std::fmt::Display for Original {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Replicas(n) => write!(f, "{n}"),
+            Self::Corrupt(text) => write!(f, "{text:?} (not a replica count)"),
+        }
+    }
 }
 
 impl Mark {
@@ -69,7 +88,10 @@ impl Mark {
         let annotations = annotations?;
         let original = annotations.get(ORIGINAL_REPLICAS_ANNOTATION)?;
         Some(Self {
-            original_replicas: original.parse().unwrap_or(1),
+            original_replicas: match original.trim().parse() {
+                Ok(n) => Original::Replicas(n),
+                Err(_) => Original::Corrupt(original.clone()),
+            },
             run_id: annotations
                 .get(RUN_ID_ANNOTATION)
                 .cloned()
@@ -286,11 +308,18 @@ pub async fn scale(
                     mark.original_replicas
                 )));
             }
-            Some(mark) => break mark.original_replicas,
+            Some(Mark {
+                original_replicas: Original::Replicas(n),
+                ..
+            }) => break n,
+            Some(Mark {
+                original_replicas: Original::Corrupt(text),
+                ..
+            }) => return Err(corrupt_mark(cluster, kind, name, &text)),
             None if now.desired == replicas => return Ok(()),
             None => {
                 let mark = Mark {
-                    original_replicas: now.desired,
+                    original_replicas: Original::Replicas(now.desired),
                     run_id: run_id.to_owned(),
                 };
                 if set_mark(cluster, kind, name, &mark, now.resource_version.as_deref()).await? {
@@ -329,8 +358,23 @@ pub async fn restore(
     name: &str,
     mark: &Mark,
 ) -> EnvResult<()> {
-    patch_scale(cluster, kind, name, mark.original_replicas).await?;
+    let original = match &mark.original_replicas {
+        Original::Replicas(n) => *n,
+        Original::Corrupt(text) => return Err(corrupt_mark(cluster, kind, name, text)),
+    };
+    patch_scale(cluster, kind, name, original).await?;
     clear_mark(cluster, kind, name).await
+}
+
+/// The refusal to touch an object whose original-replicas annotation is not a count.
+fn corrupt_mark(cluster: &Cluster, kind: WorkloadKind, name: &str, text: &str) -> EnvError {
+    EnvError::Failed(format!(
+        "{}/{name} in namespace {} carries {ORIGINAL_REPLICAS_ANNOTATION}={text:?}, which is not a replica count; the runner leaves it alone rather than guess: scale it by hand (kubectl -n {} scale {}/{name} --replicas=N) and remove its annotations {ORIGINAL_REPLICAS_ANNOTATION} and {RUN_ID_ANNOTATION}",
+        kind.as_str(),
+        cluster.namespace,
+        cluster.namespace,
+        kind.as_str().to_lowercase(),
+    ))
 }
 
 /// Waits, with a watch, until the controller has seen the latest spec and reports all

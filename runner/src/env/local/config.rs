@@ -31,7 +31,7 @@ pub struct LocalConfig {
     #[serde(default = "default_focus_workload")]
     pub focus_workload: String,
     /// How long opening the environment waits for every workload to be ready.
-    #[serde(default = "default_startup_timeout", with = "duration_text")]
+    #[serde(default = "default_startup_timeout", with = "durations::serde_text")]
     pub startup_timeout: Duration,
     /// The workloads, by name.
     #[serde(default)]
@@ -120,10 +120,10 @@ pub struct WorkloadConfig {
     /// How a pod is found ready: `"mongodb ping"`, `"http GET /path"` or `"tcp"`.
     pub readiness: Readiness,
     /// How long a deleted pod's replacement takes to start: the start-up window.
-    #[serde(default = "five_seconds", with = "duration_text")]
+    #[serde(default = "five_seconds", with = "durations::serde_text")]
     pub recreate_delay: Duration,
     /// How long a stopping pod gets between SIGTERM and SIGKILL.
-    #[serde(default = "ten_seconds", with = "duration_text")]
+    #[serde(default = "ten_seconds", with = "durations::serde_text")]
     pub stop_grace: Duration,
     /// Extra environment variables of the pods.
     #[serde(default)]
@@ -197,83 +197,25 @@ impl std::fmt::Display for Readiness {
     }
 }
 
-/// Durations written as text: `"5s"`, `"500ms"`, `"1m30s"`, `"2.5s"`, or a number of seconds.
-pub mod duration_text {
-    use std::time::Duration;
-
-    use serde::{Deserialize, Deserializer};
-
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum Repr {
-        Seconds(f64),
-        Text(String),
-    }
-
-    /// Deserializes a duration from text or a number of seconds.
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
-        match Repr::deserialize(d)? {
-            Repr::Seconds(s) if s.is_finite() && s >= 0.0 => Ok(Duration::from_secs_f64(s)),
-            Repr::Seconds(s) => Err(serde::de::Error::custom(format!("invalid duration {s}"))),
-            Repr::Text(t) => parse(&t).map_err(serde::de::Error::custom),
-        }
-    }
-
-    /// Parses `"1m30s"`, `"500ms"`, `"2.5s"`, `"1h"`: numbers each followed by `h`, `m`, `s` or `ms`.
-    pub fn parse(text: &str) -> Result<Duration, String> {
-        let invalid =
-            || format!("invalid duration '{text}': write it like \"5s\", \"500ms\" or \"1m30s\"");
-        let mut rest = text.trim();
-        if rest.is_empty() {
-            return Err(invalid());
-        }
-        let mut total = 0.0_f64;
-        while !rest.is_empty() {
-            let number_len = rest
-                .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-                .ok_or_else(invalid)?;
-            let number: f64 = rest[..number_len].parse().map_err(|_| invalid())?;
-            rest = &rest[number_len..];
-            let unit_len = rest
-                .find(|c: char| c.is_ascii_digit() || c == '.')
-                .unwrap_or(rest.len());
-            let seconds_per_unit = match &rest[..unit_len] {
-                "h" => 3600.0,
-                "m" | "min" => 60.0,
-                "s" => 1.0,
-                "ms" => 0.001,
-                _ => return Err(invalid()),
-            };
-            total += number * seconds_per_unit;
-            rest = &rest[unit_len..];
-        }
-        Ok(Duration::from_secs_f64(total))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn durations_parse_like_kubectl_writes_them() {
-        assert_eq!(duration_text::parse("5s"), Ok(Duration::from_secs(5)));
-        assert_eq!(
-            duration_text::parse("500ms"),
-            Ok(Duration::from_millis(500))
-        );
-        assert_eq!(duration_text::parse("1m30s"), Ok(Duration::from_secs(90)));
-        assert_eq!(
-            duration_text::parse("2.5s"),
-            Ok(Duration::from_millis(2500))
-        );
-        assert!(
-            duration_text::parse("5")
-                .unwrap_err()
-                .contains("invalid duration '5'")
-        );
-        assert!(duration_text::parse("5 parsecs").is_err());
-        assert!(duration_text::parse("").is_err());
+    fn workload_durations_use_the_one_parser_and_refuse_absurd_values() {
+        let parse = |delay: &str| {
+            toml::from_str::<LocalConfig>(&format!(
+                "[workloads.a]\nservice_port = 1\nreadiness = \"tcp\"\nrecreate_delay = {delay}\n"
+            ))
+            .map(|c| c.workloads["a"].recreate_delay)
+        };
+        assert_eq!(parse("\"1m30s\"").unwrap(), Duration::from_secs(90));
+        assert_eq!(parse("\"2.5s\"").unwrap(), Duration::from_millis(2500));
+        assert_eq!(parse("0.5").unwrap(), Duration::from_millis(500));
+        for absurd in ["1e300", "\"1e300\"", "-1", "nan", "\"5 parsecs\"", "\"\""] {
+            let error = parse(absurd).unwrap_err().to_string();
+            assert!(error.contains("recreate_delay"), "{absurd}: {error}");
+        }
     }
 
     #[test]
