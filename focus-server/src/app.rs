@@ -12,7 +12,7 @@ use tokio::sync::watch;
 use crate::config::Settings;
 use crate::db::records::{PendingWrite, PendingWrites};
 use crate::db::{Db, DbError, recordings};
-use crate::jobs::JobRegistry;
+use crate::jobs::{JobRegistry, StreamPorts};
 use crate::metrics::{self, Gauges, Metrics};
 use crate::timefmt::now_epoch_seconds;
 use crate::validation::Limits;
@@ -90,7 +90,10 @@ pub enum ServeError {
 pub async fn build(settings: Settings) -> Result<AppState, ServeError> {
     let db = Db::connect(&settings).await?;
     Ok(Arc::new(App {
-        jobs: JobRegistry::new(settings.max_jobs),
+        jobs: JobRegistry::new(settings.max_jobs).serving_streams(StreamPorts {
+            ip: settings.listen.ip(),
+            base: settings.stream_base_port,
+        }),
         pending: PendingWrites::new(settings.pending_records_max),
         metrics: Metrics::default(),
         started: Instant::now(),

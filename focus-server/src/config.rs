@@ -63,6 +63,10 @@ pub struct Cli {
     /// How many jobs may run at once [default: 1000].
     #[arg(long, env = "FOCUS_MAX_JOBS")]
     pub max_jobs: Option<usize>,
+    /// The gRPC data stream port of job slot 0; slot n listens on base + n while its job runs
+    /// (slots past port 65535 cannot start) [default: 12300].
+    #[arg(long, env = "FOCUS_STREAM_BASE_PORT")]
+    pub stream_base_port: Option<u16>,
     /// The MongoDB database of the recordings layout and the job records [default: prisma].
     #[arg(long, env = "FOCUS_DATABASE")]
     pub database: Option<String>,
@@ -239,7 +243,10 @@ impl Settings {
             max_jobs: cli.max_jobs.or(file.max_jobs).unwrap_or(d.max_jobs),
             database: cli.database.clone().or(file.database).unwrap_or(d.database),
             stream_host: file.stream_host.unwrap_or(d.stream_host),
-            stream_base_port: file.stream_base_port.unwrap_or(d.stream_base_port),
+            stream_base_port: cli
+                .stream_base_port
+                .or(file.stream_base_port)
+                .unwrap_or(d.stream_base_port),
             fiber_start_meters: file.fiber_start_meters.unwrap_or(d.fiber_start_meters),
             dx: file.dx.unwrap_or(d.dx),
             fiber_description: file.fiber_description.unwrap_or(d.fiber_description),

@@ -1,6 +1,7 @@
 //! The orchestrated jobs, their row clock and their stop signal.
 //!
-//! A job holds a stream slot (its `stream_port` is `stream_base_port + slot`), its derived
+//! A job holds a stream slot (its `stream_port` is `stream_base_port + slot`, bound when it
+//! starts and served by its gRPC data stream, [`crate::stream`], until it ends), its derived
 //! figures, the [`RowClock`] that says how many rows it has produced (the waterfall API and the
 //! gRPC stream both read it), and a stop signal ([`JobView::stopped`]) that turns `true` on
 //! `DELETE /job/{id}`, replacement or shutdown. At most `--max-jobs` hold a slot at once; a
@@ -10,6 +11,7 @@
 //! with their final state.
 
 pub mod clock;
+mod ports;
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::AtomicU64;
@@ -21,9 +23,11 @@ use serde_json::Value;
 use tokio::sync::watch;
 
 pub use clock::RowClock;
+pub use ports::StreamPorts;
 
 use crate::db::records::JobRecord;
 use crate::derive::Derived;
+use crate::stream::JobStreams;
 use crate::validation::Form;
 
 /// How many finished jobs `/jobs` remembers.
@@ -114,7 +118,7 @@ struct RunningJob {
 struct Inner {
     running: HashMap<String, RunningJob>,
     finished: VecDeque<JobSummary>,
-    free_slots: Vec<usize>,
+    free_slots: VecDeque<usize>,
     next_slot: usize,
 }
 
@@ -126,6 +130,16 @@ pub enum StartError {
         "no free stream slot: {0} jobs are running (--max-jobs); stop one with DELETE /job/{{job_id}}"
     )]
     NoSlot(usize),
+    /// The free slots' stream ports could not be bound.
+    #[error(
+        "cannot listen on the job's stream port {port}: {reason}; free the ports from --stream-base-port up, or choose another base"
+    )]
+    Port {
+        /// The last port tried.
+        port: u32,
+        /// The bind error.
+        reason: String,
+    },
 }
 
 /// The running jobs and the recent finished ones.
@@ -133,6 +147,7 @@ pub enum StartError {
 pub struct JobRegistry {
     inner: Mutex<Inner>,
     max_jobs: usize,
+    ports: Option<StreamPorts>,
 }
 
 impl JobRegistry {
@@ -141,7 +156,15 @@ impl JobRegistry {
         Self {
             inner: Mutex::new(Inner::default()),
             max_jobs,
+            ports: None,
         }
+    }
+
+    /// The same registry, serving each job's data streams on `ports` (without, jobs bind
+    /// nothing: unit tests).
+    pub fn serving_streams(mut self, ports: StreamPorts) -> Self {
+        self.ports = Some(ports);
+        self
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
@@ -161,14 +184,7 @@ impl JobRegistry {
         if inner.free_slots.is_empty() && inner.next_slot >= self.max_jobs {
             retired.extend(reap_finished(&mut inner));
         }
-        let slot = match inner.free_slots.pop() {
-            Some(slot) => slot,
-            None if inner.next_slot < self.max_jobs => {
-                inner.next_slot += 1;
-                inner.next_slot - 1
-            }
-            None => return Err(StartError::NoSlot(inner.running.len())),
-        };
+        let (slot, bound) = self.claim_slot(&mut inner)?;
         let clock = match job.record.window {
             Some(window) => RowClock::historic(job.figures.lines_dt, window),
             None => RowClock::live(job.figures.lines_dt),
@@ -187,6 +203,9 @@ impl JobRegistry {
             stopped,
             waterfall_cursor: Arc::new(AtomicU64::new(0)),
         };
+        if let Some(bound) = bound {
+            bound.serve(JobStreams::of_job(&view), view.stopped.clone());
+        }
         inner.running.insert(
             job.record.job_id.clone(),
             RunningJob {
@@ -302,7 +321,7 @@ fn reap_finished(inner: &mut Inner) -> Vec<JobRecord> {
 
 fn finish(inner: &mut Inner, job: RunningJob, state: &str) -> JobRecord {
     job.stop.send_replace(true);
-    inner.free_slots.push(job.view.slot);
+    inner.free_slots.push_back(job.view.slot);
     let mut record = job.record;
     record.state = state.to_owned();
     push_finished(inner, summary(&record, state));

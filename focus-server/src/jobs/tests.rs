@@ -106,3 +106,25 @@ fn testkit_free_wait(cond: impl Fn() -> bool) {
         std::thread::yield_now();
     }
 }
+
+#[tokio::test]
+async fn a_busy_stream_port_is_skipped_and_the_job_serves_on_its_own() {
+    let held = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let base = held.local_addr().unwrap().port();
+    let ports = StreamPorts {
+        ip: [127, 0, 0, 1].into(),
+        base,
+    };
+    let lone = JobRegistry::new(1).serving_streams(ports);
+    let err = lone.start(live("a", "t")).unwrap_err();
+    assert!(
+        matches!(&err, StartError::Port { port, .. } if *port == u32::from(base)),
+        "{err}"
+    );
+    let reg = JobRegistry::new(4).serving_streams(ports);
+    let slot = reg.start(live("a", "t")).unwrap().view.slot;
+    assert_ne!(slot, 0);
+    let port = base + slot as u16;
+    assert!(std::net::TcpStream::connect(("127.0.0.1", port)).is_ok());
+    reg.stop("a");
+}

@@ -11,6 +11,7 @@ pub mod memory;
 use std::time::Duration;
 
 use async_trait::async_trait;
+pub use fault_proxy::{Direction, Fault, FaultId, FaultKind, next_id as next_fault_id};
 
 /// Why an environment operation did not do what was asked. The cases mirror the contract's
 /// `host-error`; each message names the operation, its target and what to try.
@@ -168,6 +169,26 @@ pub trait Environment: Send + Sync {
 
     /// Lifts a block; a no-op when there is none.
     async fn unblock_network(&self, workload: &str) -> EnvResult<()>;
+
+    /// Adds a network fault in front of `workload` under `id` (from [`fault_proxy::next_id`],
+    /// so that the host can journal it first), after those in place. The host checks the
+    /// fault's values first ([`Fault::validate`]).
+    async fn add_fault(&self, workload: &str, id: FaultId, fault: Fault) -> EnvResult<()> {
+        let _ = id;
+        Err(EnvError::Unsupported(format!(
+            "the {} environment cannot put a {} fault in front of {workload}",
+            self.info().kind,
+            fault.kind.name()
+        )))
+    }
+
+    /// Removes fault `id` from `workload`; `NotFound` when it is not in place.
+    async fn remove_fault(&self, workload: &str, id: FaultId) -> EnvResult<()> {
+        Err(EnvError::Unsupported(format!(
+            "the {} environment has no fault {id} on {workload}: it cannot inject faults",
+            self.info().kind
+        )))
+    }
 
     /// Resident bytes of `workload`'s pods, summed; `None` when no pod runs.
     async fn memory(&self, workload: &str) -> EnvResult<Option<u64>>;

@@ -90,6 +90,10 @@ impl FocusServer {
             .arg("--mongo-uri")
             .arg(mongo_uri)
             .args(args);
+        if !args.contains(&"--stream-base-port") {
+            // The jobs' stream ports start at a free port, not the fixed default.
+            cmd.arg("--stream-base-port").arg(free_port().to_string());
+        }
         cmd.env("RUST_LOG", "info,mongodb=warn");
         let child =
             ChildGuard::spawn("focus-server", cmd, Some(&log)).unwrap_or_else(|e| panic!("{e}"));
