@@ -367,10 +367,13 @@ pub(crate) fn classify(error: &wasmtime::Error, cx: &FaultContext<'_>) -> Fault 
         );
     }
     if let Some(panic) = &cx.reported_panic {
-        let message = if panic.starts_with("panicked") {
-            panic.clone()
+        // std's panic text is two lines ("panicked at FILE:LINE:COL:" then the message):
+        // the failure message keeps both, on one line.
+        let joined = panic.split_whitespace().collect::<Vec<_>>().join(" ");
+        let message = if joined.starts_with("panicked") {
+            joined
         } else {
-            format!("panicked: {panic}")
+            format!("panicked: {joined}")
         };
         return fault(FaultKind::Panic, message);
     }

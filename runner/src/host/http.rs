@@ -124,6 +124,18 @@ impl HttpClient {
     }
 }
 
+/// Refuses what is not a bare path (`/health?x=1`): a URL, a host (`//h/`), a backslash or a
+/// fragment. The error says what to give instead.
+pub fn check_path(path: &str) -> Result<(), String> {
+    if !path.starts_with('/') || path.starts_with("//") || path.contains('\\') || path.contains('#')
+    {
+        return Err(format!(
+            "`{path}` is not a path: give a path such as `/health` (starting with one `/`, no host, no fragment)"
+        ));
+    }
+    Ok(())
+}
+
 /// `http://127.0.0.1:5000`: the origin of a URL, for messages.
 fn origin(url: &Url) -> String {
     url.origin().ascii_serialization()
@@ -132,12 +144,7 @@ fn origin(url: &Url) -> String {
 /// The URL of `path` (which must start with one `/`) under `base`, refusing anything that
 /// would reach another host. The error says what is wrong with the path.
 pub fn join(base: &Url, path: &str) -> Result<Url, String> {
-    if !path.starts_with('/') || path.starts_with("//") || path.contains('\\') || path.contains('#')
-    {
-        return Err(format!(
-            "`{path}` is not a path: give a path such as `/health` (starting with one `/`, no host, no fragment)"
-        ));
-    }
+    check_path(path)?;
     let root = base.as_str().trim_end_matches('/');
     let url = Url::parse(&format!("{root}{path}"))
         .map_err(|e| format!("`{path}` does not make a valid URL: {e}"))?;
@@ -243,6 +250,8 @@ impl ScenarioHost {
     /// The URL of `request`: its service must be declared, and declared as an HTTP service
     /// (`not-permitted` if not); its path must be a path (`invalid` if not).
     pub(crate) fn service_url(&self, request: &ServiceRequest) -> Result<Url, HostError> {
+        // A URL where a path belongs is invalid whatever the service.
+        check_path(&request.path).map_err(HostError::Invalid)?;
         let env = self.allow_service(&request.service)?;
         let base = env.http_url(&request.service).ok_or_else(|| {
             HostError::NotPermitted(format!(

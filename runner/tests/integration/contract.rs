@@ -352,10 +352,8 @@ fn http_goes_only_to_declared_http_services() {
             && undeclared.message.contains("`payments-api`"),
         "{undeclared:#?}"
     );
-    assert_eq!(
-        case(&cases, "is_refused_outside_the_allow_list").outcome,
-        "passed"
-    );
+    let refused = case(&cases, "is_refused_outside_the_allow_list");
+    assert_eq!(refused.outcome, "passed", "{refused:#?}");
     let described = case(&cases, "describes_the_run");
     assert_eq!(described.outcome, "passed", "{described:#?}");
     assert_eq!(property(described, "echo_status"), Some("200"));

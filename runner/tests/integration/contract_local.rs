@@ -13,6 +13,13 @@ fn the_committed_v0_1_suite_passes_beside_a_v0_2_component_on_the_local_environm
         .join("\n")
         .replace("[workloads.", "[environments.local.workloads.")
         .replace("http GET /health", "http GET /ready");
+    // The builtin MongoDB is looked for in the config folder's .venv, where ./scripts/setup
+    // installs SecantusDB: the scratch config folder shares the workspace's.
+    std::os::unix::fs::symlink(
+        testkit::workspace_root().join(".venv"),
+        sim.path.join(".venv"),
+    )
+    .unwrap();
     let config = sim.path.join("runner.toml");
     std::fs::write(
         &config,
