@@ -105,7 +105,8 @@ pub struct EnvironmentInfo {
     pub capabilities: Capabilities,
     /// The workloads that may be touched: the allow-list.
     pub workloads: Vec<String>,
-    /// The services that may be probed: the allow-list.
+    /// The services that may be probed or, when declared as HTTP services, sent HTTP
+    /// requests: the allow-list.
     pub services: Vec<String>,
 }
 
@@ -139,6 +140,14 @@ pub trait Environment: Send + Sync {
 
     /// The base URL of the Focus Server, such as `http://127.0.0.1:5000`, without a trailing `/`.
     fn focus_url(&self) -> String;
+
+    /// The base URL of `service` when it is declared as an HTTP service, such as
+    /// `http://127.0.0.1:5000`; `None` for any other name. Scenarios send HTTP requests only
+    /// to these (contract 0.2's `http`).
+    fn http_url(&self, service: &str) -> Option<String> {
+        let _ = service;
+        None
+    }
 
     /// Sets the desired replica count of `workload`.
     async fn scale(&self, workload: &str, replicas: u32) -> EnvResult<()>;

@@ -9,6 +9,8 @@ mod support;
 
 mod cache;
 mod cli;
+mod contract;
+mod contract_local;
 mod focus_http;
 mod kube_access;
 mod kube_cli;

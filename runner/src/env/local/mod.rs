@@ -273,6 +273,13 @@ impl Environment for LocalEnvironment {
         }
     }
 
+    /// A workload whose readiness is `http GET …` serves HTTP: its service is an HTTP service.
+    fn http_url(&self, service: &str) -> Option<String> {
+        let deployment = self.deployments.get(service)?;
+        matches!(deployment.readiness(), config::Readiness::HttpGet { .. })
+            .then(|| format!("http://127.0.0.1:{}", deployment.service_port()))
+    }
+
     async fn scale(&self, workload: &str, replicas: u32) -> EnvResult<()> {
         self.deployment(workload)?.scale(replicas)
     }
