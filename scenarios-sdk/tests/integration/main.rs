@@ -1,5 +1,8 @@
-//! Scenarios register themselves where they are written: one listed nowhere else, in a nested
-//! module, is in the suite, in the order of the source.
+//! The SDK's one integration test binary. Here, at its root: scenarios register themselves
+//! where they are written (one listed nowhere else, in a nested module, is in the suite, in the
+//! order of the source). In `compile_fail`: registration mistakes do not compile.
+
+mod compile_fail;
 
 use scenarios_sdk::prelude::*;
 
@@ -47,7 +50,7 @@ fn every_scenario_is_registered_without_a_list() {
     let down = scenarios_sdk::registered_scenarios()[1];
     assert_eq!(down.tags, ["p0"]);
     assert_eq!(down.description, "MongoDB goes away.");
-    assert_eq!(down.module, "registration::outages");
+    assert_eq!(down.module, "integration::outages");
 }
 
 #[test]

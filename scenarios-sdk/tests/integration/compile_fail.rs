@@ -1,6 +1,6 @@
 //! A `#[scenario]` cannot silently be left out of the component: the crates under
 //! `compile-fail/` must not compile, each with the error its `.stderr` file shows.
-//! (`TRYBUILD=overwrite cargo test -p scenarios-sdk --test compile_fail` rewrites them after
+//! (`TRYBUILD=overwrite cargo test -p scenarios-sdk --test integration compile_fail` rewrites them after
 //! a deliberate change of message.)
 
 #[test]
