@@ -194,7 +194,7 @@ impl fmt::Display for Formatted {
         if whole == 0 && nanos == 0 {
             return f.write_str("0s");
         }
-        if whole == 0 && nanos % 1_000_000 == 0 {
+        if whole == 0 && nanos.is_multiple_of(1_000_000) {
             return write!(f, "{}ms", nanos / 1_000_000);
         }
         let (h, m, s) = (whole / 3600, whole / 60 % 60, whole % 60);

@@ -12,7 +12,7 @@ use tokio::sync::watch;
 use crate::config::Settings;
 use crate::db::records::{PendingWrite, PendingWrites};
 use crate::db::{Db, DbError, recordings};
-use crate::jobs::JobRegistry;
+use crate::jobs::{JobRegistry, StreamPorts};
 use crate::metrics::{self, Gauges, Metrics};
 use crate::timefmt::now_epoch_seconds;
 use crate::validation::Limits;
@@ -58,12 +58,19 @@ impl App {
             jobs_running: self.jobs.running(),
             pending_writes: self.pending.len(),
             pending_dropped: self.pending.dropped(),
+            pending_dead_lettered: self.pending.dead_lettered(),
             resident_bytes: metrics::resident_bytes(),
         }
     }
 
-    /// Ready to serve: the first verdict on MongoDB is in (up or down), or 3 s have passed.
+    /// Ready to serve. With `--seed-recordings`: once the recordings index is seeded (and from
+    /// then on, whatever MongoDB does: readiness must never take the server out of its
+    /// Service). Otherwise: once the first verdict on MongoDB is in (up or down), or 3 s have
+    /// passed.
     pub fn is_ready(&self) -> bool {
+        if self.settings.seed_recordings {
+            return self.seeded.load(Ordering::Acquire);
+        }
         self.db.gate().has_verdict() || self.started.elapsed() > Duration::from_secs(3)
     }
 }
@@ -83,7 +90,10 @@ pub enum ServeError {
 pub async fn build(settings: Settings) -> Result<AppState, ServeError> {
     let db = Db::connect(&settings).await?;
     Ok(Arc::new(App {
-        jobs: JobRegistry::new(settings.max_jobs),
+        jobs: JobRegistry::new(settings.max_jobs).serving_streams(StreamPorts {
+            ip: settings.listen.ip(),
+            base: settings.stream_base_port,
+        }),
         pending: PendingWrites::new(settings.pending_records_max),
         metrics: Metrics::default(),
         started: Instant::now(),
@@ -144,9 +154,7 @@ fn spawn_seeding(app: AppState, mut stop: watch::Receiver<bool>) {
         let mut gate = app.db.gate().subscribe();
         loop {
             let next = if app.db.gate().is_open() || !app.settings.fail_fast {
-                match recordings::seed(&app.db, now_epoch_seconds() as i64, app.settings.channels)
-                    .await
-                {
+                match recordings::seed(&app.db, now_epoch_seconds() as i64).await {
                     Ok(n) => {
                         app.seeded.store(true, Ordering::Release);
                         tracing::info!(inserted = n, "recordings index seeded");

@@ -63,6 +63,13 @@ pub struct Cli {
     /// How many jobs may run at once [default: 1000].
     #[arg(long, env = "FOCUS_MAX_JOBS")]
     pub max_jobs: Option<usize>,
+    /// The gRPC data stream port of job slot 0; slot n listens on base + n while its job runs
+    /// (slots past port 65535 cannot start) [default: 12300].
+    #[arg(long, env = "FOCUS_STREAM_BASE_PORT")]
+    pub stream_base_port: Option<u16>,
+    /// The MongoDB database of the recordings layout and the job records [default: prisma].
+    #[arg(long, env = "FOCUS_DATABASE")]
+    pub database: Option<String>,
 }
 
 /// How logs are written.
@@ -90,6 +97,7 @@ pub struct FileSettings {
     fail_fast: Option<bool>,
     pending_records_max: Option<usize>,
     max_jobs: Option<usize>,
+    database: Option<String>,
     stream_host: Option<String>,
     stream_base_port: Option<u16>,
     fiber_start_meters: Option<f64>,
@@ -120,6 +128,8 @@ pub struct Settings {
     pub pending_records_max: usize,
     /// Bound of running jobs.
     pub max_jobs: usize,
+    /// The MongoDB database.
+    pub database: String,
     /// Host given to clients in `stream_url`.
     pub stream_host: String,
     /// The stream port of job slot 0; slot n gets base + n.
@@ -145,6 +155,7 @@ impl Default for Settings {
             fail_fast: true,
             pending_records_max: 10_000,
             max_jobs: 1000,
+            database: "prisma".to_owned(),
             stream_host: "127.0.0.1".to_owned(),
             stream_base_port: 12300,
             fiber_start_meters: 0.0,
@@ -230,8 +241,12 @@ impl Settings {
                 .or(file.pending_records_max)
                 .unwrap_or(d.pending_records_max),
             max_jobs: cli.max_jobs.or(file.max_jobs).unwrap_or(d.max_jobs),
+            database: cli.database.clone().or(file.database).unwrap_or(d.database),
             stream_host: file.stream_host.unwrap_or(d.stream_host),
-            stream_base_port: file.stream_base_port.unwrap_or(d.stream_base_port),
+            stream_base_port: cli
+                .stream_base_port
+                .or(file.stream_base_port)
+                .unwrap_or(d.stream_base_port),
             fiber_start_meters: file.fiber_start_meters.unwrap_or(d.fiber_start_meters),
             dx: file.dx.unwrap_or(d.dx),
             fiber_description: file.fiber_description.unwrap_or(d.fiber_description),
@@ -257,6 +272,20 @@ impl Settings {
             return Err(ConfigError::Invalid {
                 key: "db_timeout",
                 message: "must be at least 100ms".into(),
+            });
+        }
+        if self.database.is_empty()
+            || self.database.len() > 63
+            || self
+                .database
+                .contains(['/', '\\', '.', ' ', '"', '$', '\0'])
+        {
+            return Err(ConfigError::Invalid {
+                key: "database",
+                message: format!(
+                    "{:?} is not a MongoDB database name: 1 to 63 characters, none of / \\ . space \" $ or NUL",
+                    self.database
+                ),
             });
         }
         if self.max_jobs == 0 || self.pending_records_max == 0 {

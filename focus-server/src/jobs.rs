@@ -1,19 +1,34 @@
-//! The orchestrated jobs: streaming tasks inside the server.
+//! The orchestrated jobs, their row clock and their stop signal.
 //!
-//! A job holds a stream slot (its `stream_port` is `stream_base_port + slot`) and a task that
-//! lives until `DELETE /job/{id}` or shutdown. Real spectrogram streaming (gRPC) is out of
-//! scope: the task owns the slot and waits for its stop signal. At most `--max-jobs` run at
-//! once; a job started under the id of a running one replaces it (a reconfigure of the same
-//! task). Finished jobs stay listed, in a bounded history, with their final state.
+//! A job holds a stream slot (its `stream_port` is `stream_base_port + slot`, bound when it
+//! starts and served by its gRPC data stream, [`crate::stream`], until it ends), its derived
+//! figures, the [`RowClock`] that says how many rows it has produced (the waterfall API and the
+//! gRPC stream both read it), and a stop signal ([`JobView::stopped`]) that turns `true` on
+//! `DELETE /job/{id}`, replacement or shutdown. At most `--max-jobs` hold a slot at once; a
+//! historic job whose playback is over keeps its slot (and answers 208 on the waterfall) until it
+//! is stopped, or until a new job needs the slot. A job started under the id of a running one
+//! replaces it (a reconfigure of the same task). Finished jobs stay listed, in a bounded history,
+//! with their final state.
+
+pub mod clock;
+mod ports;
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::Mutex;
+use std::sync::atomic::AtomicU64;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
 use serde::Serialize;
 use serde_json::Value;
-use tokio::sync::oneshot;
+use tokio::sync::watch;
+
+pub use clock::RowClock;
+pub use ports::StreamPorts;
 
 use crate::db::records::JobRecord;
+use crate::derive::Derived;
+use crate::stream::JobStreams;
+use crate::validation::Form;
 
 /// How many finished jobs `/jobs` remembers.
 pub const FINISHED_HISTORY: usize = 1000;
@@ -27,25 +42,83 @@ pub struct JobSummary {
     pub task_id: String,
     /// `"0"`, `"1"` or `"2"`.
     pub view_type: String,
-    /// `running`, `stopped`, `replaced` or `failed`.
+    /// `running`, `finished` (historic playback over), `stopped`, `replaced` or `failed`.
     pub state: String,
     /// RFC 3339.
     pub created_at: String,
 }
 
+/// What a new job is made of.
+#[derive(Debug, Clone)]
+pub struct NewJob {
+    /// Its record (ids, kind, window).
+    pub record: JobRecord,
+    /// The configure body as received.
+    pub request: Value,
+    /// The derived figures.
+    pub figures: Derived,
+    /// Which configure form started it.
+    pub form: Form,
+}
+
+/// A running job, as readers see it: a cheap snapshot.
+#[derive(Debug, Clone)]
+pub struct JobView {
+    /// The job id.
+    pub job_id: String,
+    /// The task id.
+    pub task_id: String,
+    /// `"0"`, `"1"` or `"2"`.
+    pub view_type: String,
+    /// Which configure form started it.
+    pub form: Form,
+    /// Its stream slot.
+    pub slot: usize,
+    /// The derived figures.
+    pub figures: Arc<Derived>,
+    /// The configure body as received.
+    pub request: Arc<Value>,
+    /// The historic window, epoch seconds.
+    pub window: Option<(f64, f64)>,
+    /// When its rows are produced.
+    pub clock: RowClock,
+    /// Turns `true` when the job is stopped, replaced or the server shuts down.
+    pub stopped: watch::Receiver<bool>,
+    /// The next row `GET /waterfall` hands out (the waterfall consumer's read position).
+    pub waterfall_cursor: Arc<AtomicU64>,
+}
+
+/// A job found by task id.
+#[derive(Debug, Clone)]
+pub enum TaskJob {
+    /// A job holding its slot (its clock says whether its playback is over).
+    Running(JobView),
+    /// A job that ended: stopped, replaced or failed.
+    Ended(JobSummary),
+}
+
+/// What [`JobRegistry::start`] did.
+#[derive(Debug)]
+pub struct Started {
+    /// The new job.
+    pub view: JobView,
+    /// Records of the jobs it ended (a replaced one, finished historic ones whose slot it took),
+    /// with their final state, to write.
+    pub retired: Vec<JobRecord>,
+}
+
 #[derive(Debug)]
 struct RunningJob {
     record: JobRecord,
-    body: Value,
-    slot: usize,
-    stop: Option<oneshot::Sender<()>>,
+    view: JobView,
+    stop: watch::Sender<bool>,
 }
 
 #[derive(Debug, Default)]
 struct Inner {
     running: HashMap<String, RunningJob>,
     finished: VecDeque<JobSummary>,
-    free_slots: Vec<usize>,
+    free_slots: VecDeque<usize>,
     next_slot: usize,
 }
 
@@ -57,6 +130,16 @@ pub enum StartError {
         "no free stream slot: {0} jobs are running (--max-jobs); stop one with DELETE /job/{{job_id}}"
     )]
     NoSlot(usize),
+    /// The free slots' stream ports could not be bound.
+    #[error(
+        "cannot listen on the job's stream port {port}: {reason}; free the ports from --stream-base-port up, or choose another base"
+    )]
+    Port {
+        /// The last port tried.
+        port: u32,
+        /// The bind error.
+        reason: String,
+    },
 }
 
 /// The running jobs and the recent finished ones.
@@ -64,6 +147,7 @@ pub enum StartError {
 pub struct JobRegistry {
     inner: Mutex<Inner>,
     max_jobs: usize,
+    ports: Option<StreamPorts>,
 }
 
 impl JobRegistry {
@@ -72,50 +156,65 @@ impl JobRegistry {
         Self {
             inner: Mutex::new(Inner::default()),
             max_jobs,
+            ports: None,
         }
+    }
+
+    /// The same registry, serving each job's data streams on `ports` (without, jobs bind
+    /// nothing: unit tests).
+    pub fn serving_streams(mut self, ports: StreamPorts) -> Self {
+        self.ports = Some(ports);
+        self
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Starts a job for `record` and returns its stream slot, and the record of the job it
-    /// replaced (state `replaced`), if any. Must be called inside a tokio runtime.
-    pub fn start(
-        &self,
-        record: JobRecord,
-        body: Value,
-    ) -> Result<(usize, Option<JobRecord>), StartError> {
+    /// Starts a job; its clock starts now. A running job of the same id is replaced; when no
+    /// slot is free, historic jobs whose playback is over give theirs up.
+    pub fn start(&self, job: NewJob) -> Result<Started, StartError> {
         let mut inner = self.lock();
-        let replaced = inner
+        let mut retired: Vec<JobRecord> = inner
             .running
-            .remove(&record.job_id)
-            .map(|old| finish(&mut inner, old, "replaced"));
-        let slot = match inner.free_slots.pop() {
-            Some(slot) => slot,
-            None if inner.next_slot < self.max_jobs => {
-                inner.next_slot += 1;
-                inner.next_slot - 1
-            }
-            None => return Err(StartError::NoSlot(inner.running.len())),
+            .remove(&job.record.job_id)
+            .map(|old| finish(&mut inner, old, "replaced"))
+            .into_iter()
+            .collect();
+        if inner.free_slots.is_empty() && inner.next_slot >= self.max_jobs {
+            retired.extend(reap_finished(&mut inner));
+        }
+        let (slot, bound) = self.claim_slot(&mut inner)?;
+        let clock = match job.record.window {
+            Some(window) => RowClock::historic(job.figures.lines_dt, window),
+            None => RowClock::live(job.figures.lines_dt),
         };
-        let (stop_tx, stop_rx) = oneshot::channel::<()>();
-        let job_id = record.job_id.clone();
-        tokio::spawn(async move {
-            // The stream task: owns the slot until stopped (or the sender is dropped).
-            let _ = stop_rx.await;
-            tracing::debug!(job_id, "stream task ended");
-        });
+        let (stop, stopped) = watch::channel(false);
+        let view = JobView {
+            job_id: job.record.job_id.clone(),
+            task_id: job.record.task_id.clone(),
+            view_type: job.record.view_type.clone(),
+            form: job.form,
+            slot,
+            figures: Arc::new(job.figures),
+            request: Arc::new(job.request),
+            window: job.record.window,
+            clock,
+            stopped,
+            waterfall_cursor: Arc::new(AtomicU64::new(0)),
+        };
+        if let Some(bound) = bound {
+            bound.serve(JobStreams::of_job(&view), view.stopped.clone());
+        }
         inner.running.insert(
-            record.job_id.clone(),
+            job.record.job_id.clone(),
             RunningJob {
-                record,
-                body,
-                slot,
-                stop: Some(stop_tx),
+                record: job.record,
+                view: view.clone(),
+                stop,
             },
         );
-        Ok((slot, replaced))
+        Ok(Started { view, retired })
     }
 
     /// Stops `job_id`; its record with state `stopped`, or `None` when no such job runs.
@@ -131,19 +230,40 @@ impl JobRegistry {
         push_finished(&mut inner, summary(record, "failed"));
     }
 
-    /// The configure body of a running job.
-    pub fn body(&self, job_id: &str) -> Option<Value> {
-        self.lock().running.get(job_id).map(|j| j.body.clone())
+    /// A running job by id.
+    pub fn get(&self, job_id: &str) -> Option<JobView> {
+        self.lock().running.get(job_id).map(|j| j.view.clone())
+    }
+
+    /// The newest job of task `task_id`: a running one first, else the last that ended.
+    pub fn by_task(&self, task_id: &str) -> Option<TaskJob> {
+        let inner = self.lock();
+        let running = inner
+            .running
+            .values()
+            .filter(|j| j.record.task_id == task_id)
+            .max_by(|a, b| a.view.clock.started().cmp(&b.view.clock.started()));
+        if let Some(job) = running {
+            return Some(TaskJob::Running(job.view.clone()));
+        }
+        inner
+            .finished
+            .iter()
+            .rev()
+            .find(|j| j.task_id == task_id)
+            .cloned()
+            .map(TaskJob::Ended)
     }
 
     /// Running jobs, then finished ones, optionally of one task; oldest first.
     pub fn list(&self, task_id: Option<&str>) -> Vec<JobSummary> {
         let inner = self.lock();
+        let now = Instant::now();
         let mut running: Vec<JobSummary> = inner
             .running
             .values()
             .filter(|j| task_id.is_none_or(|t| j.record.task_id == t))
-            .map(|j| summary(&j.record, "running"))
+            .map(|j| summary(&j.record, live_state(&j.view, now)))
             .collect();
         running.sort_by(|a, b| {
             a.created_at
@@ -158,7 +278,7 @@ impl JobRegistry {
         finished.chain(running).collect()
     }
 
-    /// How many jobs run.
+    /// How many jobs hold a slot.
     pub fn running(&self) -> usize {
         self.lock().running.len()
     }
@@ -173,14 +293,39 @@ impl JobRegistry {
     }
 }
 
-fn finish(inner: &mut Inner, mut job: RunningJob, state: &str) -> JobRecord {
-    if let Some(stop) = job.stop.take() {
-        let _ = stop.send(());
+/// `running`, or `finished` for a historic job whose playback is over.
+fn live_state(view: &JobView, now: Instant) -> &'static str {
+    if view.clock.is_finished_at(now) {
+        "finished"
+    } else {
+        "running"
     }
-    inner.free_slots.push(job.slot);
-    job.record.state = state.to_owned();
-    push_finished(inner, summary(&job.record, state));
-    job.record
+}
+
+/// Ends the historic jobs whose playback is over, freeing their slots.
+fn reap_finished(inner: &mut Inner) -> Vec<JobRecord> {
+    let now = Instant::now();
+    let done: Vec<String> = inner
+        .running
+        .iter()
+        .filter(|(_, j)| j.view.clock.is_finished_at(now))
+        .map(|(id, _)| id.clone())
+        .collect();
+    done.iter()
+        .filter_map(|id| inner.running.remove(id))
+        .collect::<Vec<_>>()
+        .into_iter()
+        .map(|job| finish(inner, job, "finished"))
+        .collect()
+}
+
+fn finish(inner: &mut Inner, job: RunningJob, state: &str) -> JobRecord {
+    job.stop.send_replace(true);
+    inner.free_slots.push_back(job.view.slot);
+    let mut record = job.record;
+    record.state = state.to_owned();
+    push_finished(inner, summary(&record, state));
+    record
 }
 
 fn push_finished(inner: &mut Inner, s: JobSummary) {
@@ -201,53 +346,4 @@ fn summary(record: &JobRecord, state: &str) -> JobSummary {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use mongodb::bson::Document;
-
-    fn record(job: &str, task: &str) -> JobRecord {
-        JobRecord {
-            record_id: format!("r-{job}"),
-            job_id: job.into(),
-            task_id: task.into(),
-            view_type: "0".into(),
-            state: "running".into(),
-            kind: "live".into(),
-            created_at: "2026-01-01T00:00:00Z".into(),
-            window: None,
-            request: Document::new(),
-        }
-    }
-
-    #[tokio::test]
-    async fn slots_are_bounded_and_reused() {
-        let reg = JobRegistry::new(2);
-        assert_eq!(reg.start(record("a", "t"), Value::Null).unwrap().0, 0);
-        assert_eq!(reg.start(record("b", "t"), Value::Null).unwrap().0, 1);
-        assert!(matches!(
-            reg.start(record("c", "t"), Value::Null),
-            Err(StartError::NoSlot(2))
-        ));
-        assert_eq!(reg.stop("a").unwrap().state, "stopped");
-        assert_eq!(reg.start(record("c", "u"), Value::Null).unwrap().0, 0);
-        assert_eq!(reg.running(), 2);
-        assert_eq!(reg.list(Some("u")).len(), 1);
-        assert_eq!(
-            reg.list(Some("t"))
-                .iter()
-                .map(|j| j.state.as_str())
-                .collect::<Vec<_>>(),
-            ["stopped", "running"]
-        );
-    }
-
-    #[tokio::test]
-    async fn a_job_under_a_running_id_replaces_it() {
-        let reg = JobRegistry::new(1);
-        reg.start(record("task", "task"), Value::from(1)).unwrap();
-        let (_, replaced) = reg.start(record("task", "task"), Value::from(2)).unwrap();
-        assert_eq!(replaced.unwrap().state, "replaced");
-        assert_eq!(reg.body("task"), Some(Value::from(2)));
-        assert_eq!(reg.running(), 1);
-    }
-}
+mod tests;

@@ -9,7 +9,7 @@
 //!
 //! Layout: [`config`] (flags, environment, TOML), [`validation`] (the rules), [`derive`] (the
 //! derived figures), [`db`] (MongoDB, the gate, recordings, job records), [`jobs`] (the
-//! orchestrated jobs), [`api`] (the HTTP handlers), [`metrics`], [`telemetry`], [`app`] (state
+//! orchestrated jobs), [`stream`] (their gRPC data streams), [`api`] (the HTTP handlers), [`metrics`], [`telemetry`], [`app`] (state
 //! and life cycle).
 
 pub mod api;
@@ -19,6 +19,7 @@ pub mod db;
 pub mod derive;
 pub mod jobs;
 pub mod metrics;
+pub mod stream;
 pub mod telemetry;
 pub mod timefmt;
 pub mod validation;

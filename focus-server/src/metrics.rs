@@ -44,6 +44,8 @@ pub struct Gauges {
     pub pending_writes: usize,
     /// Writes dropped because the queue was full.
     pub pending_dropped: u64,
+    /// Writes given up on because they can never be stored.
+    pub pending_dead_lettered: u64,
     /// Resident memory, bytes.
     pub resident_bytes: u64,
 }
@@ -111,7 +113,7 @@ impl Metrics {
             );
         }
         drop(s);
-        let gauges: [(&str, &str, &str, String); 6] = [
+        let gauges: [(&str, &str, &str, String); 7] = [
             (
                 "focus_db_up",
                 "gauge",
@@ -141,6 +143,12 @@ impl Metrics {
                 "counter",
                 "Job-record writes dropped: the queue was full.",
                 g.pending_dropped.to_string(),
+            ),
+            (
+                "focus_pending_writes_dead_lettered_total",
+                "counter",
+                "Job-record writes given up on: they can never be stored.",
+                g.pending_dead_lettered.to_string(),
             ),
             (
                 "process_resident_memory_bytes",

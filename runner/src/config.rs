@@ -6,9 +6,15 @@
 //! [runner]
 //! memory_limit_mib = 256
 //!
+//! [params]                  # what scenarios read with `param(name)`
+//! sla_s = "5"
+//!
 //! [environments.local]
 //! kind = "local"
 //! # … the backend's own keys
+//!
+//! [environments.local.params]   # overrides [params] for this environment
+//! sla_s = "2.5"
 //! ```
 
 use std::collections::BTreeMap;
@@ -30,9 +36,16 @@ pub struct RunnerConfig {
     /// Engine and report settings.
     #[serde(default)]
     pub runner: RunnerSettings,
+    /// `[params]`: the scenario parameters of every environment.
+    #[serde(default)]
+    pub params: BTreeMap<String, String>,
     /// The environments, by name.
     #[serde(default)]
     pub environments: BTreeMap<String, EnvironmentConfig>,
+    /// `[environments.<name>.params]`, by environment name: taken out of the environments'
+    /// tables before they are read, as every backend has them.
+    #[serde(skip)]
+    pub environment_params: BTreeMap<String, BTreeMap<String, String>>,
 }
 
 fn default_environment() -> String {
@@ -164,10 +177,31 @@ impl RunnerConfig {
 
     /// Parses `text`; `path` is only for messages.
     pub fn parse(text: &str, path: &Path) -> Result<Self, ConfigError> {
-        let config: Self = toml::from_str(text).map_err(|e| ConfigError::Parse {
+        let parse_error = |message: String| ConfigError::Parse {
             path: path.to_owned(),
-            message: e.to_string().trim().replace('\n', " "),
-        })?;
+            message: message.trim().replace('\n', " "),
+        };
+        let mut table: toml::Table =
+            toml::from_str(text).map_err(|e| parse_error(e.to_string()))?;
+        let mut environment_params = BTreeMap::new();
+        if let Some(toml::Value::Table(environments)) = table.get_mut("environments") {
+            for (name, environment) in environments.iter_mut() {
+                let Some(params) = environment.as_table_mut().and_then(|t| t.remove("params"))
+                else {
+                    continue;
+                };
+                let params: BTreeMap<String, String> = params.try_into().map_err(|e| {
+                    parse_error(format!(
+                        "environments.{name}.params must be a table of strings (quote numbers: sla_s = \"5\"): {e}"
+                    ))
+                })?;
+                environment_params.insert(name.clone(), params);
+            }
+        }
+        let mut config: Self = table
+            .try_into()
+            .map_err(|e: toml::de::Error| parse_error(e.to_string()))?;
+        config.environment_params = environment_params;
         let invalid = |message: String| ConfigError::Invalid {
             path: path.to_owned(),
             message,
@@ -182,6 +216,16 @@ impl RunnerConfig {
             .map_err(|e| invalid(e.to_string()))?;
         config.runner.memory_cap().map_err(invalid)?;
         Ok(config)
+    }
+
+    /// The parameters of environment `name`: `[params]`, overridden by its own
+    /// `[environments.<name>.params]`.
+    pub fn params_for(&self, name: &str) -> BTreeMap<String, String> {
+        let mut params = self.params.clone();
+        if let Some(own) = self.environment_params.get(name) {
+            params.extend(own.clone());
+        }
+        params
     }
 
     /// The environment called `name`, or the default one when `name` is `None`.
@@ -213,6 +257,34 @@ impl RunnerConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn environment_params_override_the_common_ones() {
+        let text = r#"
+            [params]
+            sla_s = "5"
+            region = "eu"
+            [environments.sim]
+            kind = "memory"
+            [environments.sim.params]
+            sla_s = "2.5"
+            [environments.other]
+            kind = "memory"
+        "#;
+        let config = RunnerConfig::parse(text, Path::new("runner.toml")).unwrap();
+        let sim = config.params_for("sim");
+        assert_eq!(sim["sla_s"], "2.5");
+        assert_eq!(sim["region"], "eu");
+        assert_eq!(config.params_for("other")["sla_s"], "5");
+        assert!(config.environment(Some("sim"), Path::new("x")).is_ok());
+    }
+
+    #[test]
+    fn a_number_as_a_param_is_refused_with_a_hint() {
+        let text = "[environments.sim]\nkind = \"memory\"\n[environments.sim.params]\nsla_s = 5\n";
+        let err = RunnerConfig::parse(text, Path::new("runner.toml")).unwrap_err();
+        assert!(err.to_string().contains("quote numbers"), "{err}");
+    }
 
     fn parse(runner: &str) -> Result<RunnerConfig, ConfigError> {
         RunnerConfig::parse(&format!("[runner]\n{runner}\n"), Path::new("runner.toml"))

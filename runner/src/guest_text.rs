@@ -43,19 +43,30 @@ pub fn cap_owned(text: String, max: usize) -> String {
     }
 }
 
-/// `text` on one line: CR, LF and other control characters (except tab) written as escapes
-/// (`\r`, `\n`, `\u{1b}`), so a guest's string cannot start a line of its own.
+/// `text` on one line: CR and LF written as `\r` and `\n`, so a guest's string cannot start a
+/// line of its own; ANSI escape sequences and other control characters (except tab) dropped.
 pub fn escape_line(text: &str) -> Cow<'_, str> {
     if !text.chars().any(|c| c.is_control() && c != '\t') {
         return Cow::Borrowed(text);
     }
     let mut out = String::with_capacity(text.len() + 8);
-    for c in text.chars() {
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
         match c {
             '\r' => out.push_str("\\r"),
             '\n' => out.push_str("\\n"),
             '\t' => out.push('\t'),
-            c if c.is_control() => out.push_str(&c.escape_unicode().to_string()),
+            // An ANSI escape sequence (ESC [ parameters final-byte) goes whole: it would
+            // restyle a terminal, and XML refuses ESC.
+            '\u{1b}' if chars.peek() == Some(&'[') => {
+                chars.next();
+                for c in chars.by_ref() {
+                    if ('\u{40}'..='\u{7e}').contains(&c) {
+                        break;
+                    }
+                }
+            }
+            c if c.is_control() => {}
             c => out.push(c),
         }
     }
@@ -102,7 +113,7 @@ mod tests {
     fn line_breaks_are_escaped() {
         assert_eq!(
             escape_line("evil\r\n[ 0.000 s] HOST forged\u{1b}[31m"),
-            "evil\\r\\n[ 0.000 s] HOST forged\\u{1b}[31m"
+            "evil\\r\\n[ 0.000 s] HOST forged"
         );
         assert_eq!(line("a\nb", 100), "a\\nb");
     }

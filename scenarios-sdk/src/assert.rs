@@ -110,7 +110,7 @@ pub fn expect_duration_within(what: &str, took: Duration, limit: Duration) -> Re
 /// );
 /// ```
 pub fn expect_body_contains(response: &HttpResponse, needle: &str) -> Result<(), Failure> {
-    if response.body().contains(needle) {
+    if response.text().contains(needle) {
         return Ok(());
     }
     Err(Failure::new(format!(
@@ -124,7 +124,7 @@ pub fn expect_body_contains(response: &HttpResponse, needle: &str) -> Result<(),
 /// The body of `response`, cut at 4 KiB, for a failure's detail.
 fn body_detail(response: &HttpResponse) -> String {
     const LIMIT: usize = 4096;
-    let body = response.body();
+    let body = response.text();
     if body.len() <= LIMIT {
         return format!("response body: {body}");
     }

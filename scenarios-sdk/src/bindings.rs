@@ -8,7 +8,7 @@
 
 wit_bindgen::generate!({
     world: "scenario",
-    path: "../wit/history/0.1.0",
+    path: "../wit",
     pub_export_macro: true,
     export_macro_name: "__export_scenario_world",
     default_bindings_module: "::scenarios_sdk::bindings",

@@ -1,6 +1,8 @@
-//! What the environment is and can do: [`environment`], [`Capability`] and [`require`].
+//! What the environment is and can do: [`environment`], [`Capability`] and [`require`]; the
+//! run's id ([`run_id`]) and task ids unique across a run ([`unique_task_id`]).
 
 use std::fmt;
+use std::sync::atomic::{AtomicU32, Ordering};
 
 use crate::bindings::focus::scenario::runtime::{self, Capabilities};
 use crate::{Outcome, Stop};
@@ -27,53 +29,125 @@ pub enum Capability {
     BlockRefuse,
     /// Resident memory of a workload can be measured.
     Memory,
+    /// The [`Fault::latency`](crate::Fault::latency) fault works.
+    FaultLatency,
+    /// The [`Fault::bandwidth`](crate::Fault::bandwidth) fault works.
+    FaultBandwidth,
+    /// The [`Fault::blackhole`](crate::Fault::blackhole) fault works.
+    FaultBlackhole,
+    /// The [`Fault::reset_peer`](crate::Fault::reset_peer) fault works.
+    FaultResetPeer,
+    /// The [`Fault::slow_close`](crate::Fault::slow_close) fault works.
+    FaultSlowClose,
+    /// The [`Fault::slicer`](crate::Fault::slicer) fault works.
+    FaultSlicer,
+    /// The [`Fault::limit_data`](crate::Fault::limit_data) fault works.
+    FaultLimitData,
+    /// Background load ([`Load`](crate::Load)) works.
+    Load,
+    /// [`watch_stream`](crate::watch_stream) works.
+    WatchStream,
 }
 
 impl Capability {
     /// Every capability, in the contract's order.
     ///
     /// ```
-    /// assert_eq!(scenarios_sdk::Capability::ALL.len(), 5);
+    /// assert_eq!(scenarios_sdk::Capability::ALL.len(), 14);
     /// ```
-    pub const ALL: [Capability; 5] = [
+    pub const ALL: [Capability; 14] = [
         Capability::Scale,
         Capability::DeletePod,
         Capability::BlockBlackhole,
         Capability::BlockRefuse,
         Capability::Memory,
+        Capability::FaultLatency,
+        Capability::FaultBandwidth,
+        Capability::FaultBlackhole,
+        Capability::FaultResetPeer,
+        Capability::FaultSlowClose,
+        Capability::FaultSlicer,
+        Capability::FaultLimitData,
+        Capability::Load,
+        Capability::WatchStream,
     ];
 
-    fn flag(self) -> Capabilities {
+    /// The contract's flag, its name there, and what it lets a scenario do (for skip reasons).
+    fn describe(self) -> (Capabilities, &'static str, &'static str) {
         match self {
-            Capability::Scale => Capabilities::SCALE,
-            Capability::DeletePod => Capabilities::DELETE_POD,
-            Capability::BlockBlackhole => Capabilities::BLOCK_BLACKHOLE,
-            Capability::BlockRefuse => Capabilities::BLOCK_REFUSE,
-            Capability::Memory => Capabilities::MEMORY,
+            Capability::Scale => (Capabilities::SCALE, "scale", "scale workloads"),
+            Capability::DeletePod => (
+                Capabilities::DELETE_POD,
+                "delete-pod",
+                "delete and recreate pods",
+            ),
+            Capability::BlockBlackhole => (
+                Capabilities::BLOCK_BLACKHOLE,
+                "block-blackhole",
+                "blackhole a workload's network",
+            ),
+            Capability::BlockRefuse => (
+                Capabilities::BLOCK_REFUSE,
+                "block-refuse",
+                "refuse a workload's connections",
+            ),
+            Capability::Memory => (Capabilities::MEMORY, "memory", "measure resident memory"),
+            Capability::FaultLatency => (
+                Capabilities::FAULT_LATENCY,
+                "fault-latency",
+                "add latency to a workload's traffic",
+            ),
+            Capability::FaultBandwidth => (
+                Capabilities::FAULT_BANDWIDTH,
+                "fault-bandwidth",
+                "cap a workload's bandwidth",
+            ),
+            Capability::FaultBlackhole => (
+                Capabilities::FAULT_BLACKHOLE,
+                "fault-blackhole",
+                "swallow a workload's traffic",
+            ),
+            Capability::FaultResetPeer => (
+                Capabilities::FAULT_RESET_PEER,
+                "fault-reset-peer",
+                "reset a workload's connections",
+            ),
+            Capability::FaultSlowClose => (
+                Capabilities::FAULT_SLOW_CLOSE,
+                "fault-slow-close",
+                "delay a workload's connection closes",
+            ),
+            Capability::FaultSlicer => (
+                Capabilities::FAULT_SLICER,
+                "fault-slicer",
+                "slice a workload's traffic",
+            ),
+            Capability::FaultLimitData => (
+                Capabilities::FAULT_LIMIT_DATA,
+                "fault-limit-data",
+                "cut a workload's connections after some bytes",
+            ),
+            Capability::Load => (Capabilities::LOAD, "load", "run background load"),
+            Capability::WatchStream => (
+                Capabilities::WATCH_STREAM,
+                "watch-stream",
+                "watch a job's data stream",
+            ),
         }
     }
 
-    /// What the capability lets a scenario do, for skip reasons.
+    fn flag(self) -> Capabilities {
+        self.describe().0
+    }
+
     fn what(self) -> &'static str {
-        match self {
-            Capability::Scale => "scale workloads",
-            Capability::DeletePod => "delete and recreate pods",
-            Capability::BlockBlackhole => "blackhole a workload's network",
-            Capability::BlockRefuse => "refuse a workload's connections",
-            Capability::Memory => "measure resident memory",
-        }
+        self.describe().2
     }
 }
 
 impl fmt::Display for Capability {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Capability::Scale => "scale",
-            Capability::DeletePod => "delete-pod",
-            Capability::BlockBlackhole => "block-blackhole",
-            Capability::BlockRefuse => "block-refuse",
-            Capability::Memory => "memory",
-        })
+        f.write_str(self.describe().1)
     }
 }
 
@@ -89,6 +163,8 @@ pub struct Environment {
     kind: String,
     capabilities: Capabilities,
     workloads: Vec<String>,
+    services: Vec<String>,
+    run_id: String,
 }
 
 impl Environment {
@@ -119,6 +195,24 @@ impl Environment {
     /// ```
     pub fn workloads(&self) -> &[String] {
         &self.workloads
+    }
+
+    /// The services a scenario may probe or send HTTP requests to, such as `focus-server`.
+    ///
+    /// ```no_run
+    /// let http = scenarios_sdk::environment().services().iter().any(|s| s == "focus-server");
+    /// ```
+    pub fn services(&self) -> &[String] {
+        &self.services
+    }
+
+    /// This run's id, the same for every scenario of the run, such as `20261201-113000-7f3a`.
+    ///
+    /// ```no_run
+    /// println!("{}", scenarios_sdk::environment().run_id());
+    /// ```
+    pub fn run_id(&self) -> &str {
+        &self.run_id
     }
 
     /// Whether the environment has `capability`.
@@ -191,7 +285,7 @@ impl Environment {
     }
 }
 
-/// Describes the environment: its name, kind, capabilities and workloads.
+/// Describes the environment: its name, kind, capabilities, workloads, services and run id.
 ///
 /// ```no_run
 /// let env = scenarios_sdk::environment();
@@ -203,7 +297,36 @@ pub fn environment() -> Environment {
         kind: env.kind,
         capabilities: env.capabilities,
         workloads: env.workloads,
+        services: env.services,
+        run_id: env.run_id,
     }
+}
+
+/// This run's id, the same for every scenario of the run; see [`Environment::run_id`].
+///
+/// ```no_run
+/// scenarios_sdk::info!("run {}", scenarios_sdk::run_id());
+/// ```
+pub fn run_id() -> String {
+    runtime::environment().run_id
+}
+
+/// A task id that no other scenario of the run, nor of another run, uses:
+/// `PREFIX-RUNID-MILLIS-N`, from the run id, the wall clock in milliseconds (hexadecimal)
+/// and a counter of this scenario's calls. `jobs(task)` then sees only this scenario's jobs.
+///
+/// ```no_run
+/// let task = scenarios_sdk::unique_task_id("failover");
+/// // failover-20261201-113000-7f3a-19ad1f0c2e1-0
+/// ```
+pub fn unique_task_id(prefix: &str) -> String {
+    static CALLS: AtomicU32 = AtomicU32::new(0);
+    let n = CALLS.fetch_add(1, Ordering::Relaxed);
+    task_id_from(prefix, &run_id(), crate::wall_clock(), n)
+}
+
+fn task_id_from(prefix: &str, run: &str, millis: u64, n: u32) -> String {
+    format!("{prefix}-{run}-{millis:x}-{n}")
 }
 
 /// Skips the scenario unless the environment has every capability in `capabilities`; the
@@ -220,4 +343,28 @@ pub fn environment() -> Environment {
 pub fn require(capabilities: &[Capability]) -> Outcome {
     let env = environment();
     capabilities.iter().try_for_each(|c| env.require(*c))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn task_ids_differ_by_run_clock_and_counter() {
+        let a = task_id_from("failover", "r1", 0x19a, 0);
+        assert_eq!(a, "failover-r1-19a-0");
+        assert_ne!(a, task_id_from("failover", "r2", 0x19a, 0));
+        assert_ne!(a, task_id_from("failover", "r1", 0x19b, 0));
+        assert_ne!(a, task_id_from("failover", "r1", 0x19a, 1));
+    }
+
+    #[test]
+    fn every_capability_has_its_own_flag_and_name() {
+        let flags: std::collections::HashSet<_> =
+            Capability::ALL.iter().map(|c| c.flag().bits()).collect();
+        let names: std::collections::HashSet<_> =
+            Capability::ALL.iter().map(|c| c.to_string()).collect();
+        assert_eq!(flags.len(), Capability::ALL.len());
+        assert_eq!(names.len(), Capability::ALL.len());
+    }
 }

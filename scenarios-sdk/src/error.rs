@@ -26,13 +26,17 @@ pub enum HostError {
     /// The workload, service or path is not declared in the environment's configuration, or
     /// the environment's credentials do not allow the operation.
     NotPermitted(String),
-    /// The target does not exist: an unknown job, a pod that has gone.
+    /// The target does not exist: an unknown job, a pod that has gone, a fault already removed.
     NotFound(String),
     /// The environment cannot do this at all; a scenario should skip itself.
     Unsupported(String),
     /// The operation did not finish within its deadline.
     Timeout(String),
-    /// Anything else that went wrong, with the underlying error.
+    /// The arguments are out of range or malformed: a toxicity over 100, a path that does not
+    /// start with `/`, a rate of zero, a parameter that is not a number.
+    Invalid(String),
+    /// Anything else that went wrong, with the underlying error. A refused or reset HTTP
+    /// connection is this kind, not a status.
     Failed(String),
 }
 
@@ -50,6 +54,7 @@ impl HostError {
             HostError::NotFound(_) => "not-found",
             HostError::Unsupported(_) => "unsupported",
             HostError::Timeout(_) => "timeout",
+            HostError::Invalid(_) => "invalid",
             HostError::Failed(_) => "failed",
         }
     }
@@ -68,8 +73,25 @@ impl HostError {
             | HostError::NotFound(m)
             | HostError::Unsupported(m)
             | HostError::Timeout(m)
+            | HostError::Invalid(m)
             | HostError::Failed(m) => m,
         }
+    }
+}
+
+impl HostError {
+    /// Whether the error is a transport failure of an HTTP request (refused, reset, no answer
+    /// in time): [`Failed`](HostError::Failed) or [`Timeout`](HostError::Timeout). Polls that
+    /// wait for a restarting service treat it as "not yet".
+    ///
+    /// ```
+    /// use scenarios_sdk::HostError;
+    ///
+    /// assert!(HostError::Failed("GET /ready: connection refused".into()).is_transport());
+    /// assert!(!HostError::NotPermitted("service `redis`".into()).is_transport());
+    /// ```
+    pub fn is_transport(&self) -> bool {
+        matches!(self, HostError::Failed(_) | HostError::Timeout(_))
     }
 }
 
@@ -88,7 +110,21 @@ impl From<WitHostError> for HostError {
             WitHostError::NotFound(m) => HostError::NotFound(m),
             WitHostError::Unsupported(m) => HostError::Unsupported(m),
             WitHostError::Timeout(m) => HostError::Timeout(m),
+            WitHostError::Invalid(m) => HostError::Invalid(m),
             WitHostError::Failed(m) => HostError::Failed(m),
+        }
+    }
+}
+
+impl From<HostError> for WitHostError {
+    fn from(error: HostError) -> Self {
+        match error {
+            HostError::NotPermitted(m) => WitHostError::NotPermitted(m),
+            HostError::NotFound(m) => WitHostError::NotFound(m),
+            HostError::Unsupported(m) => WitHostError::Unsupported(m),
+            HostError::Timeout(m) => WitHostError::Timeout(m),
+            HostError::Invalid(m) => WitHostError::Invalid(m),
+            HostError::Failed(m) => WitHostError::Failed(m),
         }
     }
 }

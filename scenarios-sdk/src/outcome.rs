@@ -7,16 +7,14 @@
 //! |---|---|---|
 //! | a [`Failure`] from an assertion (`expect_*`, `ensure!`) | [`Stop::Failed`] | `<failure>` |
 //! | a [`HostError::Unsupported`] | [`Stop::Skipped`] | `<skipped>` |
-//! | any other [`HostError`] | [`Stop::HostError`] | `<error>` (see below) |
+//! | any other [`HostError`] | [`Stop::HostError`] | `<error type="host-error">` |
 //!
-//! **Host errors are not assertion failures.** The contract's `outcome` has three cases
-//! (passed, failed, skipped), so the SDK sends a host error as a `failed` outcome whose
-//! message starts with [`HOST_ERROR_PREFIX`] (`"host error: "`), followed by the error's kind and
-//! the host's message, for example `host error: not-permitted: scale redis: not declared in
-//! the environment`. The failure's detail says the same in full. The runner reports such an
-//! outcome as a JUnit `<error type="host-error">`, not a `<failure>`, because the scenario
-//! never reached its verdict. A scenario that wants to handle a host error itself matches on
-//! the `Result` instead of using `?`.
+//! **Host errors are not assertion failures.** The contract's outcome has a case of its own
+//! for them (`error(host-error)`): the scenario never reached its verdict, so the report shows
+//! an error of the run, with the error's kind and the host's message. A scenario that wants to
+//! handle a host error itself matches on the `Result` instead of using `?`. Soft checks
+//! ([`check!`](crate::check), [`soft`](crate::soft)) that failed turn a pass into a failure
+//! (see [`check`](crate::soft)).
 
 use std::fmt;
 
@@ -35,17 +33,6 @@ use crate::bindings::exports::focus::scenario::suite as wit;
 /// }
 /// ```
 pub type Outcome = Result<(), Stop>;
-
-/// The start of the message of a `failed` outcome that carries a host error rather than a
-/// failed assertion. The runner keys on it to report a JUnit `<error>`.
-///
-/// ```
-/// use scenarios_sdk::{HOST_ERROR_PREFIX, HostError, Stop};
-///
-/// let stop = Stop::from(HostError::Timeout("wait-ready mongodb: 30 s passed".into()));
-/// assert!(stop.to_string().starts_with(HOST_ERROR_PREFIX));
-/// ```
-pub const HOST_ERROR_PREFIX: &str = "host error: ";
 
 /// Why a scenario stopped before its end.
 ///
@@ -74,7 +61,7 @@ impl fmt::Display for Stop {
         match self {
             Stop::Failed(failure) => write!(f, "{}", failure.message()),
             Stop::Skipped(reason) => write!(f, "skipped: {reason}"),
-            Stop::HostError(error) => write!(f, "{HOST_ERROR_PREFIX}{error}"),
+            Stop::HostError(error) => write!(f, "host error, {error}"),
         }
     }
 }
@@ -239,16 +226,7 @@ pub(crate) fn to_wit(outcome: Outcome) -> wit::Outcome {
             detail: failure.detail,
         }),
         Err(Stop::Skipped(reason)) => wit::Outcome::Skipped(one_line(&reason)),
-        Err(Stop::HostError(error)) => wit::Outcome::Failed(wit::Failure {
-            message: one_line(&format!("{HOST_ERROR_PREFIX}{error}")),
-            detail: Some(format!(
-                "The host could not do what the scenario asked ({kind}), so the scenario \
-                 stopped before its verdict. This is an error of the run, not a failed \
-                 check.\n{kind}: {message}",
-                kind = error.kind(),
-                message = error.message(),
-            )),
-        }),
+        Err(Stop::HostError(error)) => wit::Outcome::Error(error.into()),
     }
 }
 
@@ -262,14 +240,15 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_host_error_becomes_a_failed_outcome_with_the_prefix() {
+    fn a_host_error_becomes_an_error_outcome() {
         let outcome = to_wit(Err(HostError::NotPermitted("scale redis".into()).into()));
         match outcome {
-            wit::Outcome::Failed(failure) => {
-                assert_eq!(failure.message, "host error: not-permitted: scale redis");
-                assert!(failure.detail.unwrap().contains("not a failed check"));
+            wit::Outcome::Error(
+                crate::bindings::focus::scenario::types::HostError::NotPermitted(m),
+            ) => {
+                assert_eq!(m, "scale redis");
             }
-            other => panic!("expected failed, got {other:?}"),
+            other => panic!("expected an error, got {other:?}"),
         }
     }
 

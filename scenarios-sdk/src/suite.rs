@@ -1,17 +1,20 @@
-//! Registration: the [`Scenario`] record that `#[scenario]` writes, and
-//! [`export_scenarios!`](crate::export_scenarios), which gives the runner a component's list
-//! of scenarios and runs one by name.
+//! Registration: the [`Scenario`] and [`SteadyState`] records that `#[scenario]` and
+//! `#[steady_state]` register where they stand, and
+//! [`export_scenarios!`](crate::export_scenarios), which exports every registered one as the
+//! component's suite. There is no second list to keep: a `#[scenario]` function is in the
+//! component by being compiled into it.
 
 use std::panic::PanicHookInfo;
 use std::sync::Once;
 use std::time::Duration;
 
 use crate::bindings::exports::focus::scenario::suite as wit;
+use crate::check::{take_soft_failures, with_soft_failures};
 use crate::outcome::to_wit;
 use crate::time::duration_to_nanos;
 use crate::{Failure, Outcome, Stop};
 
-/// One registered scenario. `#[scenario]` writes it; you need not build one by hand.
+/// One scenario. `#[scenario]` writes and registers it; you need not build one by hand.
 ///
 /// ```
 /// use scenarios_sdk::{Outcome, Scenario};
@@ -27,6 +30,8 @@ use crate::{Failure, Outcome, Stop};
 ///     key: None,
 ///     timeout: Some(scenarios_sdk::Duration::from_secs(5)),
 ///     run: noop,
+///     module: "my_scenarios",
+///     line: 3,
 /// };
 /// assert_eq!(NOOP.name, "noop");
 /// ```
@@ -45,11 +50,66 @@ pub struct Scenario {
     pub timeout: Option<Duration>,
     /// The function to run.
     pub run: fn() -> Outcome,
+    /// The module it is written in (`module_path!()`); with `line`, the listing order.
+    pub module: &'static str,
+    /// The line it is written on.
+    pub line: u32,
 }
 
-/// The contract's descriptions of `scenarios`.
+/// A steady-state hypothesis: `#[steady_state]` writes and registers it. A component has at
+/// most one.
+///
+/// ```
+/// use scenarios_sdk::{Outcome, SteadyState};
+///
+/// fn holds() -> Outcome {
+///     Ok(())
+/// }
+///
+/// static HOLDS: SteadyState = SteadyState { name: "holds", run: holds, module: "m", line: 1 };
+/// assert_eq!(HOLDS.name, "holds");
+/// ```
+#[derive(Debug, Clone, Copy)]
+pub struct SteadyState {
+    /// The function's name.
+    pub name: &'static str,
+    /// The function to check it once.
+    pub run: fn() -> Outcome,
+    /// The module it is written in.
+    pub module: &'static str,
+    /// The line it is written on.
+    pub line: u32,
+}
+
+inventory::collect!(Scenario);
+inventory::collect!(SteadyState);
+
+/// Every scenario compiled into this crate, in the order they are written: by module path,
+/// then by line.
+///
+/// ```
+/// assert!(scenarios_sdk::registered_scenarios().is_empty());
+/// ```
+pub fn registered_scenarios() -> Vec<&'static Scenario> {
+    let mut all: Vec<&'static Scenario> = inventory::iter::<Scenario>.into_iter().collect();
+    all.sort_by_key(|s| (s.module, s.line, s.name));
+    all
+}
+
+/// Every `#[steady_state]` compiled into this crate (there should be at most one).
+fn registered_steady_states() -> Vec<&'static SteadyState> {
+    let mut all: Vec<&'static SteadyState> = inventory::iter::<SteadyState>.into_iter().collect();
+    all.sort_by_key(|s| (s.module, s.line, s.name));
+    all
+}
+
+/// The contract's descriptions of the registered scenarios.
 #[doc(hidden)]
-pub fn metas(scenarios: &[&Scenario]) -> Vec<wit::Meta> {
+pub fn metas() -> Vec<wit::Meta> {
+    metas_of(&registered_scenarios())
+}
+
+fn metas_of(scenarios: &[&Scenario]) -> Vec<wit::Meta> {
     scenarios
         .iter()
         .map(|s| wit::Meta {
@@ -62,10 +122,15 @@ pub fn metas(scenarios: &[&Scenario]) -> Vec<wit::Meta> {
         .collect()
 }
 
-/// Runs the scenario called `name`. An unknown or ambiguous name is a failed outcome that says
-/// what the component holds, never a trap.
+/// Runs the registered scenario called `name`.
 #[doc(hidden)]
-pub fn run(scenarios: &[&Scenario], name: &str) -> wit::Outcome {
+pub fn run(name: &str) -> wit::Outcome {
+    run_in(&registered_scenarios(), name)
+}
+
+/// Runs the scenario called `name` of `scenarios`. An unknown or ambiguous name is a failed
+/// outcome that says what the component holds, never a trap.
+fn run_in(scenarios: &[&Scenario], name: &str) -> wit::Outcome {
     install_panic_hook();
     let found: Vec<&&Scenario> = scenarios.iter().filter(|s| s.name == name).collect();
     let outcome = match found.as_slice() {
@@ -73,7 +138,7 @@ pub fn run(scenarios: &[&Scenario], name: &str) -> wit::Outcome {
         [] => Err(Stop::Failed(
             Failure::new(format!("this component has no scenario named `{name}`")).with_detail(
                 format!(
-                    "It holds: {}. Is the function listed in export_scenarios!?",
+                    "It holds: {}.",
                     scenarios
                         .iter()
                         .map(|s| s.name)
@@ -83,11 +148,41 @@ pub fn run(scenarios: &[&Scenario], name: &str) -> wit::Outcome {
             ),
         )),
         several => Err(Stop::Failed(Failure::new(format!(
-            "{} scenarios of this component are named `{name}`; rename all but one",
-            several.len()
+            "{} scenarios of this component are named `{name}` (in {}); rename all but one",
+            several.len(),
+            several
+                .iter()
+                .map(|s| s.module)
+                .collect::<Vec<_>>()
+                .join(", ")
         )))),
     };
-    to_wit(outcome)
+    to_wit(with_soft_failures(outcome, take_soft_failures()))
+}
+
+/// Checks the registered steady-state hypothesis once; `None` when there is none.
+#[doc(hidden)]
+pub fn steady_state() -> Option<wit::Outcome> {
+    steady_state_of(&registered_steady_states())
+}
+
+fn steady_state_of(hypotheses: &[&SteadyState]) -> Option<wit::Outcome> {
+    install_panic_hook();
+    let outcome = match hypotheses {
+        [] => return None,
+        [one] => (one.run)(),
+        several => Err(Stop::Failed(Failure::new(format!(
+            "this component declares {} steady states ({}); keep one #[steady_state] and call \
+             the others from it",
+            several.len(),
+            several
+                .iter()
+                .map(|s| format!("{}::{}", s.module, s.name))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )))),
+    };
+    Some(to_wit(with_soft_failures(outcome, take_soft_failures())))
 }
 
 /// Installs, once, a panic hook that sends the panic's message and location to the host
@@ -123,10 +218,11 @@ fn format_panic(location: Option<(&str, u32, u32)>, payload: &str) -> String {
     }
 }
 
-/// Exports the listed `#[scenario]` functions as this component's suite: the runner's
-/// `scenarios()` lists them in this order and `run(name)` runs one. Invoke it once, at the
-/// crate root of a `cdylib` built for `wasm32-wasip2`. A path may name a function in a
-/// module (`outages::mongodb_down`), which must then be visible at the crate root.
+/// Exports every `#[scenario]` and the `#[steady_state]` of this crate as the component's
+/// suite. Write it once, at the crate root of a `cdylib` built for `wasm32-wasip2`, with no
+/// list: scenarios register themselves where they are written, so none can be left out. A
+/// crate with a `#[scenario]` but without this line does not compile (the error names
+/// `__scenarios_sdk_export_scenarios_is_missing_at_the_crate_root`).
 ///
 /// ```no_run
 /// use scenarios_sdk::prelude::*;
@@ -137,38 +233,45 @@ fn format_panic(location: Option<(&str, u32, u32)>, payload: &str) -> String {
 ///     Ok(())
 /// }
 ///
-/// scenarios_sdk::export_scenarios!(health_answers);
+/// scenarios_sdk::export_scenarios!();
 /// # fn main() {}
 /// ```
 #[macro_export]
 macro_rules! export_scenarios {
-    ($($($segment:ident)::+),+ $(,)?) => {
-        /// The scenarios `export_scenarios!` registered, in order. Public so that they count as
-        /// used off wasm too, where nothing is exported.
+    () => {
+        /// Proof, for `#[scenario]`, that the suite is exported at the crate root.
         #[doc(hidden)]
-        pub static __SCENARIOS_SDK_SUITE: &[&$crate::Scenario] = &[$(&$($segment)::+::SCENARIO),+];
+        #[allow(non_upper_case_globals)]
+        pub const __scenarios_sdk_export_scenarios_is_missing_at_the_crate_root: () = ();
 
         const _: () = {
-            use __SCENARIOS_SDK_SUITE as SCENARIOS;
-
             #[allow(dead_code)]
             struct ScenarioSuite;
 
             impl $crate::bindings::exports::focus::scenario::suite::Guest for ScenarioSuite {
                 fn scenarios() -> ::std::vec::Vec<$crate::bindings::exports::focus::scenario::suite::Meta> {
-                    $crate::__private::metas(SCENARIOS)
+                    $crate::__private::metas()
                 }
 
                 fn run(name: ::std::string::String) -> $crate::bindings::exports::focus::scenario::suite::Outcome {
-                    $crate::__private::run(SCENARIOS, &name)
+                    $crate::__private::run(&name)
+                }
+
+                fn steady_state() -> ::core::option::Option<$crate::bindings::exports::focus::scenario::suite::Outcome> {
+                    $crate::__private::steady_state()
                 }
             }
 
-            // Off wasm, the exports' names (`focus:scenario/suite@0.1.0#run`) do not link
+            // Off wasm, the exports' names (`focus:scenario/suite@0.2.0#run`) do not link
             // into a native cdylib, and nothing could call them: the suite is only checked.
             #[cfg(target_arch = "wasm32")]
             $crate::bindings::__export_scenario_world!(ScenarioSuite with_types_in $crate::bindings);
         };
+    };
+    ($($listed:tt)+) => {
+        ::core::compile_error!(
+            "scenarios register themselves with #[scenario]: write `scenarios_sdk::export_scenarios!();` with no list"
+        );
     };
 }
 
@@ -180,18 +283,28 @@ mod tests {
         Ok(())
     }
 
-    static PASSES: Scenario = Scenario {
-        name: "passes",
-        description: "",
-        tags: &["smoke"],
-        key: Some("PZ-1"),
-        timeout: Some(Duration::from_secs(2)),
-        run: passes,
-    };
+    fn fails() -> Outcome {
+        Err(Failure::new("no").into())
+    }
+
+    const fn scenario(name: &'static str, line: u32, run: fn() -> Outcome) -> Scenario {
+        Scenario {
+            name,
+            description: "",
+            tags: &["smoke"],
+            key: Some("PZ-1"),
+            timeout: Some(Duration::from_secs(2)),
+            run,
+            module: "m",
+            line,
+        }
+    }
+
+    static PASSES: Scenario = scenario("passes", 1, passes);
 
     #[test]
     fn metas_carry_every_field() {
-        let metas = metas(&[&PASSES]);
+        let metas = metas_of(&[&PASSES]);
         assert_eq!(metas[0].name, "passes");
         assert_eq!(metas[0].tags, vec!["smoke".to_string()]);
         assert_eq!(metas[0].key.as_deref(), Some("PZ-1"));
@@ -200,7 +313,7 @@ mod tests {
 
     #[test]
     fn an_unknown_name_fails_and_lists_what_there_is() {
-        match run(&[&PASSES], "nope") {
+        match run_in(&[&PASSES], "nope") {
             wit::Outcome::Failed(failure) => {
                 assert_eq!(
                     failure.message,
@@ -210,11 +323,42 @@ mod tests {
             }
             other => panic!("expected failed, got {other:?}"),
         }
-        assert!(matches!(run(&[&PASSES], "passes"), wit::Outcome::Passed));
+        assert!(matches!(run_in(&[&PASSES], "passes"), wit::Outcome::Passed));
         assert!(matches!(
-            run(&[&PASSES, &PASSES], "passes"),
+            run_in(&[&PASSES, &PASSES], "passes"),
             wit::Outcome::Failed(_)
         ));
+    }
+
+    #[test]
+    fn steady_states_none_one_or_too_many() {
+        static HOLDS: SteadyState = SteadyState {
+            name: "holds",
+            run: passes,
+            module: "m",
+            line: 1,
+        };
+        static BROKEN: SteadyState = SteadyState {
+            name: "broken",
+            run: fails,
+            module: "m",
+            line: 2,
+        };
+        assert!(steady_state_of(&[]).is_none());
+        assert!(matches!(
+            steady_state_of(&[&HOLDS]),
+            Some(wit::Outcome::Passed)
+        ));
+        assert!(matches!(
+            steady_state_of(&[&BROKEN]),
+            Some(wit::Outcome::Failed(_))
+        ));
+        match steady_state_of(&[&HOLDS, &BROKEN]) {
+            Some(wit::Outcome::Failed(f)) => {
+                assert!(f.message.contains("2 steady states"), "{}", f.message)
+            }
+            other => panic!("expected failed, got {other:?}"),
+        }
     }
 
     #[test]

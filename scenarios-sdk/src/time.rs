@@ -1,8 +1,9 @@
-//! Time on the host's clock: [`Instant`], [`now`], [`sleep`], [`Deadline`] and polling with
-//! [`wait_until`] / [`wait_for`].
+//! Time on the host's clock: [`Instant`], [`now`], [`sleep`], [`Deadline`], polling with
+//! [`wait_until`] / [`wait_for`], the wall clock ([`wall_clock`]) and the shorthands [`ms`]
+//! and [`secs`].
 //!
-//! A guest has no clock of its own that the runner trusts; these functions use the host's
-//! monotonic clock, so what a scenario measures matches what the runner reports.
+//! Durations are measured on the host's monotonic clock, so what a scenario measures matches
+//! what the runner reports. The wall clock is only for payloads that carry real times.
 
 use std::fmt;
 use std::ops::{Add, Sub};
@@ -128,6 +129,37 @@ pub fn now() -> Instant {
 /// ```
 pub fn sleep(duration: Duration) {
     runtime::sleep(duration_to_nanos(duration));
+}
+
+/// The wall clock: milliseconds since the Unix epoch, UTC, for payloads that carry real times
+/// (such as a window over the last hour). Measure durations with [`now`], never with this.
+///
+/// ```no_run
+/// use scenarios_sdk::{json, wall_clock};
+///
+/// let now_s = wall_clock() / 1000;
+/// let last_hour = json!({"start_time": now_s - 3600, "end_time": now_s});
+/// ```
+pub fn wall_clock() -> u64 {
+    runtime::wall_clock()
+}
+
+/// `n` milliseconds.
+///
+/// ```
+/// assert_eq!(scenarios_sdk::ms(1500), scenarios_sdk::Duration::from_millis(1500));
+/// ```
+pub const fn ms(n: u64) -> Duration {
+    Duration::from_millis(n)
+}
+
+/// `n` seconds.
+///
+/// ```
+/// assert_eq!(scenarios_sdk::secs(5), scenarios_sdk::Duration::from_secs(5));
+/// ```
+pub const fn secs(n: u64) -> Duration {
+    Duration::from_secs(n)
 }
 
 /// A point in time to give up at, for loops that poll.
@@ -274,21 +306,33 @@ pub fn wait_for<T>(
 }
 
 /// Formats a [`Duration`] as seconds with two decimals, such as `15.42 s`, as the SDK's
-/// messages do.
+/// messages do. A duration under 5 ms that is not zero keeps up to six decimals instead, so
+/// that a limit of `0.000001 s` does not read `0.00 s`.
 ///
 /// ```
 /// use scenarios_sdk::{Duration, Seconds};
 ///
 /// assert_eq!(Seconds(Duration::from_millis(15_420)).to_string(), "15.42 s");
 /// assert_eq!(format!("{:.3}", Seconds(Duration::from_millis(4))), "0.004 s");
+/// assert_eq!(Seconds(Duration::from_micros(1)).to_string(), "0.000001 s");
+/// assert_eq!(Seconds(Duration::from_micros(3_120)).to_string(), "0.00312 s");
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Seconds(pub Duration);
 
 impl fmt::Display for Seconds {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let precision = f.precision().unwrap_or(2);
-        write!(f, "{:.*} s", precision, self.0.as_secs_f64())
+        let seconds = self.0.as_secs_f64();
+        match f.precision() {
+            Some(precision) => write!(f, "{seconds:.precision$} s"),
+            None if seconds > 0.0 && seconds < 0.005 => {
+                let text = format!("{seconds:.6}");
+                let text = text.trim_end_matches('0');
+                let zero = if text.ends_with('.') { "0" } else { "" };
+                write!(f, "{text}{zero} s")
+            }
+            None => write!(f, "{seconds:.2} s"),
+        }
     }
 }
 

@@ -172,6 +172,22 @@ impl Workload {
         host(workloads::unblock_network(&self.name))
     }
 
+    /// Puts `fault` between the workload's clients and the workload, after any faults already
+    /// there, and returns a guard that can remove it early. The runner removes it at rollback
+    /// otherwise. [`HostError::Unsupported`] (a skip) where the environment cannot do this
+    /// kind; check with [`Capability`](crate::Capability) first to skip with a clearer reason.
+    ///
+    /// ```no_run
+    /// use scenarios_sdk::{Fault, ms, workload};
+    ///
+    /// let slow = workload("mongodb")
+    ///     .add_fault(Fault::latency(ms(3000)).jitter(ms(200)).toxicity(100))
+    ///     .unwrap();
+    /// ```
+    pub fn add_fault(&self, fault: crate::Fault) -> Result<crate::FaultGuard, HostError> {
+        crate::faults::add(&self.name, fault)
+    }
+
     /// The resident memory of the workload's pods in bytes, summed; `None` when no pod runs.
     /// [`HostError::Unsupported`] where the environment cannot measure memory.
     ///

@@ -5,8 +5,6 @@ use scenarios_sdk::prelude::*;
 
 /// The MongoDB workload and service of every environment.
 pub const MONGODB: &str = "mongodb";
-/// The Focus Server workload.
-pub const FOCUS_SERVER: &str = "focus-server";
 
 /// How often to look again while waiting for a state.
 pub const POLL: Duration = Duration::from_millis(100);
@@ -38,37 +36,6 @@ pub fn wait_unreachable() -> Result<Duration, Stop> {
     Ok(took)
 }
 
-/// Waits until the Focus Server reports its database gate open and its recordings seeded
-/// (`/health` → `database.state == "up"`, `database.recordings_seeded != false`), so that a
-/// scenario starts from a server that sees MongoDB and can answer historic configures, not
-/// from the tail of the previous scenario's outage. A field `/health` does not report is not
-/// waited for.
-pub fn wait_focus_server_sees_database(timeout: Duration) -> Result<(), Stop> {
-    let mut seen = String::new();
-    let result = wait_until(
-        "the Focus Server to report its database up in /health",
-        timeout,
-        POLL,
-        || {
-            let health = get("/health")?;
-            expect_status(&health, 200)?;
-            let body = health.json()?;
-            let state = body.pointer("/database/state").and_then(|v| v.as_str());
-            let seeded = body
-                .pointer("/database/recordings_seeded")
-                .and_then(|v| v.as_bool());
-            seen = format!("database.state = {state:?}, database.recordings_seeded = {seeded:?}");
-            Ok(state.is_none_or(|s| s == "up") && seeded != Some(false))
-        },
-    );
-    result.map(|_| ()).map_err(|stop| match stop {
-        Stop::Failed(failure) => {
-            Stop::Failed(failure.with_detail(format!("The Focus Server's /health said {seen}.")))
-        }
-        other => other,
-    })
-}
-
 /// Waits, at most `timeout`, until the Focus Server's `/health` reports its database down, so
 /// that the configure that follows measures the outage as the server lives it, not the
 /// instant before its driver noticed (a request on a pooled connection to a dead server fails
@@ -79,7 +46,7 @@ pub fn wait_focus_server_sees_outage(timeout: Duration) -> Result<Option<Duratio
     loop {
         let health = get("/health")?;
         expect_status(&health, 200)?;
-        let body = health.json()?;
+        let body: Value = health.json()?;
         match body.pointer("/database/state").and_then(|v| v.as_str()) {
             None => return Ok(None),
             Some("down") => {
@@ -107,7 +74,7 @@ pub fn health_database_count(field: &str) -> Result<Option<u64>, Stop> {
     let health = get("/health")?;
     expect_status(&health, 200)?;
     Ok(health
-        .json()?
+        .json::<Value>()?
         .pointer(&format!("/database/{field}"))
         .and_then(|v| v.as_u64()))
 }

@@ -3,9 +3,10 @@
 
 use scenarios_sdk::prelude::*;
 
-use crate::checks::SLA;
+use scenarios_sdk::payloads::live;
+
+use crate::checks::{job_id_of, sla};
 use crate::database::{self, MONGODB, health_database_count};
-use crate::payloads::{live, task_id};
 
 /// While MongoDB is scaled to 0, a live configure (no time window) answers 200 and its job
 /// runs; after MongoDB returns, the job's record is written to it.
@@ -16,7 +17,6 @@ use crate::payloads::{live, task_id};
 #[scenario(tags = ["p1", "mongodb"], timeout = "90s")]
 pub fn live_configure_unaffected_by_mongodb_outage() -> Outcome {
     require(&[Capability::Scale])?;
-    database::wait_focus_server_sees_database(Duration::from_secs(15))?;
     let mongodb = workload(MONGODB);
     let replicas = mongodb.replicas()?;
     let dropped_before = pending_count("pending_writes_dropped")?;
@@ -25,11 +25,11 @@ pub fn live_configure_unaffected_by_mongodb_outage() -> Outcome {
     // attempt rather than in the queue; the check below is about the outage as it lives it.
     database::wait_focus_server_sees_outage(Duration::from_secs(15))?;
 
-    let task = task_id("live");
+    let task = unique_task_id("live");
     let response = configure(&task, live())?;
     annotate_secs("live_response_time_s", response.elapsed());
     expect_status(&response, 200)?;
-    expect_within(&response, SLA)?;
+    expect_within(&response, sla()?)?;
     let job_id = job_id_of(&response)?;
     let listed = jobs(&task)?;
     ensure!(
@@ -74,20 +74,6 @@ pub fn live_configure_unaffected_by_mongodb_outage() -> Outcome {
         "the live job {job_id} stopped running after mongodb returned: {listed:?}"
     );
     Ok(())
-}
-
-/// The `job_id` of a 200 configure.
-pub fn job_id_of(response: &HttpResponse) -> Result<String, Stop> {
-    match response.json()?.get("job_id").and_then(|v| v.as_str()) {
-        Some(id) if !id.is_empty() => Ok(id.to_string()),
-        _ => Err(Failure::new(format!(
-            "{} answered {} without a job_id",
-            response.request(),
-            response.status()
-        ))
-        .with_detail(format!("response body: {}", response.body()))
-        .into()),
-    }
 }
 
 /// `/health`'s `database.<field>`, which this scenario cannot do without.

@@ -3,8 +3,8 @@
 use scenarios_sdk::prelude::*;
 
 use crate::checks::expect_no_job;
-use crate::database::{self, FOCUS_SERVER};
-use crate::payloads::{historic, task_id};
+use crate::database;
+use scenarios_sdk::payloads::historic;
 
 /// One reading of a workload's resident memory.
 #[derive(Debug, Clone)]
@@ -77,7 +77,7 @@ const DURING_OUTAGE: u32 = 500;
 pub fn no_memory_growth_during_outage() -> Outcome {
     require(&[Capability::Scale, Capability::Memory])?;
     database::scale_to_zero()?;
-    let task = task_id("memory");
+    let task = unique_task_id("memory");
     let payload = historic();
 
     send_outage_configures(&task, &payload, WARM_UP)?;
@@ -94,11 +94,7 @@ pub fn no_memory_growth_during_outage() -> Outcome {
 }
 
 /// Sends `count` configures for `task`; each must be a 503 (MongoDB is down).
-fn send_outage_configures(
-    task: &str,
-    payload: &scenarios_sdk::serde_json::Value,
-    count: u32,
-) -> Outcome {
+fn send_outage_configures(task: &str, payload: &Value, count: u32) -> Outcome {
     for sent in 0..count {
         let response = configure(task, payload)?;
         if response.status() != 503 {
@@ -108,7 +104,7 @@ fn send_outage_configures(
                 response.request(),
                 response.status()
             ))
-            .with_detail(format!("response body: {}", response.body()))
+            .with_detail(format!("response body: {}", response.text()))
             .into());
         }
     }

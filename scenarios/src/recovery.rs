@@ -3,9 +3,9 @@
 
 use scenarios_sdk::prelude::*;
 
-use crate::checks::{SLA, configure_until_success, expect_fast_database_503};
+use crate::checks::{configure_until_success, expect_fast_database_503, sla};
 use crate::database::{self, MONGODB};
-use crate::payloads::{historic, task_id};
+use scenarios_sdk::payloads::historic;
 
 /// Ticket #2, option B: while a deleted MongoDB pod is recreated, configures sent every 500 ms
 /// get 503 (never another 5xx, never over 5 s), and one succeeds within 60 s. At least one
@@ -13,13 +13,12 @@ use crate::payloads::{historic, task_id};
 #[scenario(tags = ["p2", "mongodb"], timeout = "120s")]
 pub fn mongodb_pod_restart_resilience() -> Outcome {
     require(&[Capability::DeletePod])?;
-    database::wait_focus_server_sees_database(Duration::from_secs(15))?;
     let mongodb = workload(MONGODB);
     let deleted = mongodb.delete_pod()?;
     let deleted_at = now();
     info!("deleted pod {deleted}; configuring every 500 ms until one succeeds");
 
-    let task = task_id("pod-restart");
+    let task = unique_task_id("pod-restart");
     let (ok, unavailable) = configure_until_success(
         &task,
         &historic(),
@@ -59,12 +58,11 @@ pub fn mongodb_pod_restart_resilience() -> Outcome {
 #[scenario(tags = ["p1"], timeout = "90s")]
 pub fn focus_server_recovers_after_mongodb_restore() -> Outcome {
     require(&[Capability::Scale])?;
-    database::wait_focus_server_sees_database(Duration::from_secs(15))?;
     let mongodb = workload(MONGODB);
     let replicas = mongodb.replicas()?;
     database::scale_to_zero()?;
 
-    let task = task_id("restore");
+    let task = unique_task_id("restore");
     let response = configure(&task, historic())?;
     expect_fast_database_503(&response, "outage_response_time_s")?;
 
@@ -91,6 +89,6 @@ pub fn focus_server_recovers_after_mongodb_restore() -> Outcome {
         recovery,
         Duration::from_secs(10),
     )?;
-    expect_within(&ok, SLA)?;
+    expect_within(&ok, sla()?)?;
     Ok(())
 }

@@ -5,21 +5,20 @@ use std::collections::BTreeSet;
 
 use scenarios_sdk::prelude::*;
 
-use crate::checks::{SLA, expect_fast_database_503};
+use scenarios_sdk::payloads::{LEGACY_TICKET_BODY, LEGACY_TICKET_TASK, historic};
+
+use crate::checks::{expect_fast_database_503, job_id_of, sla};
 use crate::database::{self, MONGODB};
-use crate::live::job_id_of;
-use crate::payloads::{LEGACY_TICKET_BODY, LEGACY_TICKET_TASK, historic, task_id};
 
 /// With everything up, a historic configure answers 200 with a job id, the job is listed for
 /// its task, and GET /metadata/{job_id} answers.
 #[scenario(tags = ["smoke"], timeout = "30s")]
 pub fn configure_happy_path_orchestrates_job() -> Outcome {
-    database::wait_focus_server_sees_database(Duration::from_secs(15))?;
-    let task = task_id("happy-path");
+    let task = unique_task_id("happy-path");
     let response = configure(&task, historic())?;
     annotate_secs("response_time_s", response.elapsed());
     expect_status(&response, 200)?;
-    expect_within(&response, SLA)?;
+    expect_within(&response, sla()?)?;
     let job_id = job_id_of(&response)?;
 
     let listed = jobs(&task)?;
@@ -29,7 +28,7 @@ pub fn configure_happy_path_orchestrates_job() -> Outcome {
     );
     let metadata = get(&format!("/metadata/{job_id}"))?;
     expect_status(&metadata, 200)?;
-    metadata.json()?;
+    metadata.json::<Value>()?;
     Ok(())
 }
 
@@ -37,11 +36,10 @@ pub fn configure_happy_path_orchestrates_job() -> Outcome {
 /// yymmddHHMMSS times, gets 200 with everything up and 503 within 5 s with MongoDB at 0.
 #[scenario(tags = ["smoke"], timeout = "60s")]
 pub fn legacy_config_endpoint_ticket_payload() -> Outcome {
-    database::wait_focus_server_sees_database(Duration::from_secs(15))?;
     let up = configure_legacy(LEGACY_TICKET_TASK, LEGACY_TICKET_BODY)?;
     annotate_secs("response_time_up_s", up.elapsed());
     expect_status(&up, 200)?;
-    expect_within(&up, SLA)?;
+    expect_within(&up, sla()?)?;
     let before = job_set(LEGACY_TICKET_TASK)?;
     ensure!(
         !before.is_empty(),
@@ -76,7 +74,7 @@ pub fn basic_connectivity() -> Outcome {
     expect_status(&ack, 200)?;
     let health = get("/health")?;
     expect_status(&health, 200)?;
-    health.json()?;
+    health.json::<Value>()?;
     annotate_secs("ack_time_s", ack.elapsed());
 
     let mongodb = probe(MONGODB)?;

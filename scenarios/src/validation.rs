@@ -1,12 +1,11 @@
 //! Validation comes before any database access: invalid requests get 400 even while MongoDB
 //! is down.
 
+use scenarios_sdk::payloads::{historic, with};
 use scenarios_sdk::prelude::*;
-use scenarios_sdk::serde_json::Value;
 
-use crate::checks::{SLA, expect_no_job};
+use crate::checks::{expect_no_job, sla};
 use crate::database;
-use crate::payloads::{historic, task_id, with};
 
 /// While MongoDB is down, invalid historic configures (channel min above max, an nfft that is
 /// not a power of two) still get 400 naming the field, not 503.
@@ -25,7 +24,7 @@ pub fn invalid_roi_rejected_with_400_during_outage() -> Outcome {
             "nfftSelection",
         ),
     ];
-    let task = task_id("invalid-roi");
+    let task = unique_task_id("invalid-roi");
     for (what, payload, field) in cases {
         let response = configure(&task, &payload)?;
         info!(
@@ -33,10 +32,10 @@ pub fn invalid_roi_rejected_with_400_during_outage() -> Outcome {
             response.request(),
             response.status(),
             Seconds(response.elapsed()),
-            response.body()
+            response.text()
         );
         expect_status(&response, 400).map_err(|f| f.with_detail(format!("case: {what}")))?;
-        expect_within(&response, SLA)?;
+        expect_within(&response, sla()?)?;
         let error = response.error_message().unwrap_or_default();
         ensure!(
             error.contains(field),

@@ -1,14 +1,23 @@
 //! The suite end to end, through the real runner binary on the local environment:
-//! - against the resilient Focus Server, every scenario passes and the report is valid JUnit;
+//! - against the resilient Focus Server, every scenario passes, the report is valid JUnit, and
+//!   no job is left running (the Focus Server's `GET /jobs`, watched through the run);
+//! - `--param sla_s=0.000001` makes the SLA scenarios fail, with that limit in the message;
 //! - the meta-test: against the old, slow database configuration (driver defaults, no gate),
 //!   Ticket #1's scenarios fail with the measured time in the message, and the runner exits 1.
 //!   This proves the suite catches the bug of Ticket #1.
 //!
 //! Both runs use their own copy of `runner.toml` with free service ports, so they run side by side.
 
+use std::collections::BTreeMap;
+use std::io::{Read, Write};
+use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
+
+use scenarios_sdk::serde_json::{self, Value};
 
 use testkit::{ChildGuard, Scratch, free_port, workspace_bin, workspace_root};
 
@@ -20,18 +29,24 @@ const SLA_SCENARIOS: [&str; 3] = [
     "mongodb_network_block_returns_503",
 ];
 
+/// The runner configuration of one run, and the Focus Server's service port in it.
+struct Config {
+    path: PathBuf,
+    focus_port: u16,
+}
+
 /// A copy of the workspace's `runner.toml` in a scratch folder, with free service ports and
 /// extra Focus Server flags. The scratch folder gets a link to the workspace's `.venv`, where
 /// `./scripts/setup` puts SecantusDB, because the runner looks for it beside its configuration.
-fn runner_config(scratch: &Scratch, focus_flags: &str) -> PathBuf {
+fn runner_config(scratch: &Scratch, focus_flags: &str) -> Config {
     let root = workspace_root();
     let original = std::fs::read_to_string(root.join("runner.toml")).expect("read runner.toml");
     let mut config = String::new();
+    let focus_port = free_port();
     for line in original.lines() {
         let line = match line.trim() {
-            "service_port = 27117" | "service_port = 5000" => {
-                format!("service_port = {}", free_port())
-            }
+            "service_port = 27117" => format!("service_port = {}", free_port()),
+            "service_port = 5000" => format!("service_port = {focus_port}"),
             l if l.starts_with("command = \"{exe:focus-server}") => {
                 format!("{}{focus_flags}\"", l.trim_end_matches('"'))
             }
@@ -50,7 +65,72 @@ fn runner_config(scratch: &Scratch, focus_flags: &str) -> PathBuf {
     }
     let path = scratch.path.join("runner.toml");
     std::fs::write(&path, config).expect("write runner.toml");
-    path
+    Config { path, focus_port }
+}
+
+/// `GET /jobs` of the Focus Server at `port` once: job id → state; `None` when it does not
+/// answer (not up yet, or already shut down).
+fn list_jobs(port: u16) -> Option<BTreeMap<String, String>> {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    stream.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
+    write!(stream, "GET /jobs HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n").ok()?;
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).ok()?;
+    let (head, body) = answer.split_once("\r\n\r\n")?;
+    if !head.starts_with("HTTP/1.1 200") && !head.starts_with("HTTP/1.0 200") {
+        return None;
+    }
+    let jobs: Vec<Value> = serde_json::from_str(body).ok()?;
+    Some(
+        jobs.iter()
+            .filter_map(|j| {
+                Some((
+                    j["job_id"].as_str()?.to_owned(),
+                    j["state"].as_str()?.to_owned(),
+                ))
+            })
+            .collect(),
+    )
+}
+
+/// Watches the Focus Server's `GET /jobs` every 50 ms while a run goes on, from a thread:
+/// `last()` is the last listing it answered before the environment shut down.
+struct JobWatch {
+    stop: Arc<AtomicBool>,
+    last: Arc<Mutex<Option<BTreeMap<String, String>>>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl JobWatch {
+    fn start(port: u16) -> Self {
+        let stop = Arc::new(AtomicBool::new(false));
+        let last = Arc::new(Mutex::new(None));
+        let thread = {
+            let (stop, last) = (stop.clone(), last.clone());
+            std::thread::spawn(move || {
+                while !stop.load(Ordering::Relaxed) {
+                    if let Some(jobs) = list_jobs(port) {
+                        *last.lock().unwrap() = Some(jobs);
+                    }
+                    std::thread::sleep(Duration::from_millis(50));
+                }
+            })
+        };
+        JobWatch {
+            stop,
+            last,
+            thread: Some(thread),
+        }
+    }
+
+    /// Stops watching; the last listing seen.
+    fn finish(mut self) -> Option<BTreeMap<String, String>> {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+        self.last.lock().unwrap().take()
+    }
 }
 
 /// What one run of the runner gave.
@@ -140,11 +220,16 @@ fn answered_after_seconds(case: &str) -> Option<f64> {
     figure.parse().ok()
 }
 
+/// The scenarios of the suite.
+const SCENARIO_COUNT: usize = 14;
+
 #[test]
 fn the_whole_suite_passes_against_the_resilient_focus_server() {
     let scratch = Scratch::new("suite-pass");
     let config = runner_config(&scratch, "");
-    let run = run_suite(&scratch, &config, &[], Duration::from_secs(300));
+    let watch = JobWatch::start(config.focus_port);
+    let run = run_suite(&scratch, &config.path, &[], Duration::from_secs(420));
+    let last_jobs = watch.finish();
     assert_eq!(
         run.exit_code,
         Some(0),
@@ -154,8 +239,8 @@ fn the_whole_suite_passes_against_the_resilient_focus_server() {
     assert_check_junit(&run.junit_path);
     assert_eq!(
         run.junit.matches("<testcase ").count(),
-        12,
-        "12 scenarios expected:\n{}",
+        SCENARIO_COUNT,
+        "{SCENARIO_COUNT} scenarios expected:\n{}",
         run.junit
     );
     for bad in ["<failure", "<error", "<skipped"] {
@@ -176,6 +261,51 @@ fn the_whole_suite_passes_against_the_resilient_focus_server() {
         testcase(&run.junit, SLA_SCENARIOS[0]).contains("value=\"PZ-13640\""),
         "the ticket key is missing"
     );
+
+    // No job is left running: the last GET /jobs before the environment shut down lists the
+    // run's jobs, every one stopped by its scenario's rollback.
+    let jobs = last_jobs.expect("GET /jobs never answered during the run");
+    assert!(
+        jobs.len() >= 5,
+        "the run's jobs are missing from the last GET /jobs: {jobs:?}"
+    );
+    let running: Vec<_> = jobs
+        .iter()
+        .filter(|(_, state)| *state == "running")
+        .collect();
+    assert!(
+        running.is_empty(),
+        "jobs left running after the run: {running:?}\nall: {jobs:?}"
+    );
+}
+
+#[test]
+fn a_tighter_sla_parameter_makes_the_sla_scenarios_fail_naming_it() {
+    let scratch = Scratch::new("suite-sla-param");
+    let config = runner_config(&scratch, "");
+    let run = run_suite(
+        &scratch,
+        &config.path,
+        &["--tag", "p0", "--param", "sla_s=0.000001"],
+        Duration::from_secs(300),
+    );
+    assert_eq!(
+        run.exit_code,
+        Some(1),
+        "the SLA scenarios must fail with a 1 µs SLA; output:\n{}",
+        run.output
+    );
+    for name in &SLA_SCENARIOS[..2] {
+        let case = testcase(&run.junit, name);
+        assert!(
+            case.contains("<failure") && !case.contains("<error"),
+            "{name} should fail, not err:\n{case}"
+        );
+        assert!(
+            case.contains("over the 0.000001 s limit"),
+            "{name}'s failure should name the 0.000001 s limit:\n{case}"
+        );
+    }
 }
 
 #[test]
@@ -184,7 +314,7 @@ fn the_suite_fails_against_the_slow_database_configuration_of_ticket_1() {
     let config = runner_config(&scratch, " --db-timeout 30s --fail-fast off");
     let run = run_suite(
         &scratch,
-        &config,
+        &config.path,
         &["--tag", "p0", "--tag", "network"],
         Duration::from_secs(600),
     );

@@ -24,7 +24,8 @@ use super::ApiError;
 use crate::app::{App, AppState};
 use crate::db::records::{self, JobRecord, PendingWrite};
 use crate::db::{DbError, recordings};
-use crate::derive::{Derived, derive};
+use crate::derive::derive;
+use crate::jobs::{JobView, NewJob};
 use crate::timefmt::{now_epoch_seconds, rfc3339};
 use crate::validation::{ConfigureRequest, Form, check_rules, parse_configure};
 
@@ -63,10 +64,15 @@ async fn run(
     let started = Instant::now();
     let (req, raw) = parse_configure(body, form)?;
     check_rules(&req, &app.limits())?;
-    let derived = derive(&req, app.settings.prr);
-    let record = new_record(&req, &raw, job_id, task_id);
+    // Built only once it is needed: a refused historic request costs no derivation.
+    let job = |raw: Value| NewJob {
+        figures: derive(&req, app.settings.prr),
+        record: new_record(&req, &raw, job_id, task_id),
+        request: raw,
+        form,
+    };
     match req.window() {
-        None => start_live(app, record, raw, derived),
+        None => start_live(app, job(raw)),
         Some((start, end)) => {
             app.db
                 .check_gate()
@@ -75,8 +81,7 @@ async fn run(
                 .settings
                 .fail_fast
                 .then(|| started + app.settings.request_budget());
-            let channels = Some((req.channel_min, req.channel_max));
-            let found = recordings::overlapping(&app.db, start, end, channels, until)
+            let found = recordings::overlapping(&app.db, start, end, until)
                 .await
                 .map_err(|e| ApiError::database(e, app))?;
             if found.is_empty() {
@@ -85,7 +90,7 @@ async fn run(
                     json!({"start_time": start, "end_time": end, "channels": [req.channel_min, req.channel_max]}),
                 ));
             }
-            let commit = tokio::spawn(commit_historic(app.clone(), record, raw, derived, until));
+            let commit = tokio::spawn(commit_historic(app.clone(), job(raw), until));
             commit.await.unwrap_or_else(|e| {
                 Err(ApiError::database(
                     DbError::Failed(format!("the job commit task failed: {e}")),
@@ -96,31 +101,23 @@ async fn run(
     }
 }
 
-fn start_live(
-    app: &App,
-    record: JobRecord,
-    raw: Value,
-    derived: Derived,
-) -> Result<Json<Value>, ApiError> {
-    let (slot, replaced) = app
-        .jobs
-        .start(record.clone(), raw)
-        .map_err(ApiError::no_slot)?;
-    if let Some(old) = replaced {
+fn start_live(app: &App, job: NewJob) -> Result<Json<Value>, ApiError> {
+    let record = job.record.clone();
+    let started = app.jobs.start(job).map_err(ApiError::no_slot)?;
+    for old in started.retired {
         app.pending.push(PendingWrite::upsert(old));
     }
-    let response = success(app, &record, slot, &derived);
+    let response = success(app, &started.view);
     app.pending.push(PendingWrite::upsert(record));
     Ok(Json(response))
 }
 
 async fn commit_historic(
     app: Arc<App>,
-    record: JobRecord,
-    raw: Value,
-    derived: Derived,
+    job: NewJob,
     until: Option<Instant>,
 ) -> Result<Json<Value>, ApiError> {
+    let record = job.record.clone();
     if let Err(e) = records::insert(&app.db, &record, until).await {
         if matches!(e, DbError::Unavailable { .. }) {
             // The insert may have landed without its answer reaching us: mark it aborted then.
@@ -130,12 +127,12 @@ async fn commit_historic(
         }
         return Err(ApiError::database(e, &app));
     }
-    match app.jobs.start(record.clone(), raw) {
-        Ok((slot, replaced)) => {
-            if let Some(old) = replaced {
+    match app.jobs.start(job) {
+        Ok(started) => {
+            for old in started.retired {
                 app.pending.push(PendingWrite::upsert(old));
             }
-            Ok(Json(success(&app, &record, slot, &derived)))
+            Ok(Json(success(&app, &started.view)))
         }
         Err(e) => {
             let mut failed = record;
@@ -166,11 +163,13 @@ fn new_record(req: &ConfigureRequest, raw: &Value, job_id: String, task_id: Stri
     }
 }
 
-fn success(app: &App, record: &JobRecord, slot: usize, d: &Derived) -> Value {
-    let port = u32::from(app.settings.stream_base_port) + slot as u32;
+/// The configure response of a job; `GET /metadata/{job_id}` answers the same shape.
+pub fn success(app: &App, job: &JobView) -> Value {
+    let port = u32::from(app.settings.stream_base_port) + job.slot as u32;
+    let d = &job.figures;
     json!({
         "status": "success",
-        "job_id": record.job_id,
+        "job_id": job.job_id,
         "frequencies_list": d.frequencies_list,
         "frequencies_amount": d.frequencies_amount,
         "lines_dt": d.lines_dt,
@@ -179,7 +178,7 @@ fn success(app: &App, record: &JobRecord, slot: usize, d: &Derived) -> Value {
         "channel_amount": d.channel_amount,
         "stream_url": app.settings.stream_host,
         "stream_port": port,
-        "view_type": record.view_type,
+        "view_type": job.view_type,
     })
 }
 

@@ -64,6 +64,11 @@ impl ApiError {
                     retry_after: Some(RETRY_AFTER_SECONDS),
                 }
             }
+            DbError::Rejected(message) => Self::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                format!("body: cannot be stored: {message}"),
+                json!({"what_to_try": "remove the field that MongoDB cannot store (a NUL character in a name, a name starting with '$', nesting too deep)"}),
+            ),
             DbError::Failed(message) => Self::new(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 format!("database error: {message}"),
@@ -123,7 +128,7 @@ pub async fn no_route(method: Method, OriginalUri(uri): OriginalUri) -> ApiError
     ApiError::not_found(
         &format!("no route for {method} {}", uri.path()),
         json!(
-            "see the API: /ack, /channels, /live_metadata, /configure, /config/{task_id}, /jobs, /metadata/{job_id}, /job/{job_id}, /recordings_in_time_range, /health, /ready, /metrics"
+            "see the API: /ack, /channels, /sensors, /live_metadata, /configure, /config/{task_id}, /jobs, /metadata/{id}, /job/{job_id}, /waterfall/{task_id}/{row_count}, /recordings_in_time_range, /health, /ready, /metrics"
         ),
     )
 }

@@ -6,6 +6,7 @@ mod error;
 mod jobs;
 mod ops;
 mod recordings;
+mod waterfall;
 
 use std::time::Instant;
 
@@ -42,10 +43,12 @@ fn routes() -> Router<AppState> {
         .route("/ready", get(ops::ready))
         .route("/metrics", get(ops::metrics))
         .route("/channels", get(ops::channels))
+        .route("/sensors", get(ops::sensors))
+        .route("/waterfall/{task_id}/{row_count}", get(waterfall::rows))
         .route("/live_metadata", get(ops::live_metadata))
         .route("/configure", post(configure::configure))
         .route("/config/{task_id}", post(configure::configure_legacy))
-        .route("/metadata/{job_id}", get(jobs::metadata))
+        .route("/metadata/{id}", get(jobs::metadata))
         .route("/job/{job_id}", delete(jobs::stop))
         .route("/jobs", get(jobs::list))
         .route("/recordings_in_time_range", post(recordings::in_time_range))

@@ -10,6 +10,7 @@ use serde_json::{Value, json};
 
 use super::ApiError;
 use crate::app::AppState;
+use crate::config::Settings;
 
 /// `GET /ack`: `{}`.
 pub async fn ack() -> Json<Value> {
@@ -31,6 +32,7 @@ pub async fn health(State(app): State<AppState>) -> Json<Value> {
             "fail_fast": app.settings.fail_fast,
             "pending_writes": app.pending.len(),
             "pending_writes_dropped": app.pending.dropped(),
+            "pending_writes_dead_lettered": app.pending.dead_lettered(),
             "recordings_seeded": app.seeded.load(Ordering::Acquire),
         },
         "jobs_running": app.jobs.running(),
@@ -39,20 +41,25 @@ pub async fn health(State(app): State<AppState>) -> Json<Value> {
     }))
 }
 
-/// `GET /ready`: 200 once the server can serve. A MongoDB outage does not make it unready
-/// (every replica shares the database; restarting them would not help).
+/// `GET /ready`: 200 once the server can serve (see [`crate::App::is_ready`]). A later
+/// MongoDB outage does not make it unready (every replica shares the database; restarting
+/// them would not help).
 pub async fn ready(State(app): State<AppState>) -> Result<Json<Value>, ApiError> {
     if app.is_ready() {
-        Ok(Json(
+        return Ok(Json(
             json!({"ready": true, "database": app.db.gate().snapshot().state}),
-        ))
-    } else {
-        Err(ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "starting: waiting for the first MongoDB check (at most 3 s)",
-            Value::Null,
-        ))
+        ));
     }
+    let waiting = if app.settings.seed_recordings {
+        "starting: seeding the recordings index (--seed-recordings) once MongoDB answers"
+    } else {
+        "starting: waiting for the first MongoDB check (at most 3 s)"
+    };
+    Err(ApiError::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        waiting,
+        json!({"database": app.db.gate().snapshot().state}),
+    ))
 }
 
 /// `GET /metrics`: Prometheus text.
@@ -74,8 +81,18 @@ pub async fn channels(State(app): State<AppState>) -> Json<Value> {
 
 /// `GET /live_metadata`: the fiber and the interrogator, from configuration.
 pub async fn live_metadata(State(app): State<AppState>) -> Json<Value> {
-    let s = &app.settings;
-    Json(json!({
+    Json(live_metadata_body(&app.settings))
+}
+
+/// `GET /sensors`: the sensor (channel) indices, `[0, 1, …, n−1]`.
+pub async fn sensors(State(app): State<AppState>) -> Json<Value> {
+    let sensors: Vec<u32> = (0..app.settings.channels).collect();
+    Json(json!({ "sensors": sensors }))
+}
+
+/// The flat recording metadata of `/live_metadata` (also the base of a task's metadata).
+pub fn live_metadata_body(s: &Settings) -> Value {
+    json!({
         "dx": s.dx,
         "prr": s.prr,
         "fiber_start_meters": s.fiber_start_meters,
@@ -85,5 +102,5 @@ pub async fn live_metadata(State(app): State<AppState>) -> Json<Value> {
         "fiber_description": s.fiber_description,
         "num_samples_per_trace": s.channels,
         "dtype": "float32",
-    }))
+    })
 }

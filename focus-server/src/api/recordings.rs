@@ -30,7 +30,7 @@ pub async fn in_time_range(
         .settings
         .fail_fast
         .then(|| started + app.settings.request_budget());
-    let segments = recordings::overlapping(&app.db, start, end, None, until)
+    let segments = recordings::overlapping(&app.db, start, end, until)
         .await
         .map_err(|e| ApiError::database(e, &app))?;
     Ok(Json(
@@ -70,13 +70,7 @@ mod tests {
     use super::*;
 
     fn seg(start: f64, end: f64) -> Segment {
-        Segment {
-            id: String::new(),
-            start,
-            end,
-            channel_min: 1,
-            channel_max: 1,
-        }
+        Segment { start, end }
     }
 
     #[test]

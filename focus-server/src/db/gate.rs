@@ -27,6 +27,8 @@ pub enum GateSource {
     Ping,
     /// A request's own call.
     Call,
+    /// A trial ping started by a request that found the gate closed.
+    Trial,
     /// Nothing yet: the first verdict is pending.
     Startup,
 }
@@ -47,6 +49,8 @@ pub struct Gate {
     state: Mutex<GateState>,
     closes: AtomicU64,
     opens: AtomicU64,
+    trial: AtomicBool,
+    last_trial: Mutex<Option<Instant>>,
 }
 
 /// A copy of the gate's state for `/health` and metrics.
@@ -81,7 +85,25 @@ impl Gate {
             }),
             closes: AtomicU64::new(0),
             opens: AtomicU64::new(0),
+            trial: AtomicBool::new(false),
+            last_trial: Mutex::new(None),
         }
+    }
+
+    /// Claims the one trial slot: `true` when no trial is in flight and none began within
+    /// `interval`; the caller then runs one and calls [`Gate::end_trial`].
+    pub fn begin_trial(&self, interval: std::time::Duration) -> bool {
+        let mut last = self.last_trial.lock().unwrap_or_else(|e| e.into_inner());
+        if last.is_some_and(|t| t.elapsed() < interval) || self.trial.swap(true, Ordering::AcqRel) {
+            return false;
+        }
+        *last = Some(Instant::now());
+        true
+    }
+
+    /// Frees the trial slot.
+    pub fn end_trial(&self) {
+        self.trial.store(false, Ordering::Release);
     }
 
     /// Whether MongoDB can take a call now.
@@ -197,6 +219,21 @@ mod tests {
             (snap.state, snap.reason.as_str(), snap.closes),
             ("down", "refused", 1)
         );
+    }
+
+    #[test]
+    fn one_trial_at_a_time_and_not_too_often() {
+        let gate = Gate::new();
+        let interval = std::time::Duration::from_secs(3600);
+        assert!(gate.begin_trial(std::time::Duration::ZERO));
+        assert!(
+            !gate.begin_trial(std::time::Duration::ZERO),
+            "one in flight"
+        );
+        gate.end_trial();
+        assert!(gate.begin_trial(std::time::Duration::ZERO));
+        gate.end_trial();
+        assert!(!gate.begin_trial(interval), "too soon after the last one");
     }
 
     #[tokio::test]

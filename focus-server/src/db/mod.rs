@@ -21,12 +21,13 @@ use tokio::sync::watch;
 use crate::config::Settings;
 pub use gate::{Gate, GateSnapshot, GateSource};
 
-/// The database name.
-pub const DATABASE: &str = "focus";
 /// How often the background ping runs.
 pub const PING_INTERVAL: Duration = Duration::from_secs(1);
 /// How long a ping may take before the gate closes.
 pub const PING_TIMEOUT: Duration = Duration::from_millis(1200);
+/// While the gate is closed, a request that finds it closed starts a trial ping in the
+/// background (one at a time, at most one per this interval): the half-open gate.
+pub const TRIAL_INTERVAL: Duration = Duration::from_millis(100);
 
 /// Why a database call gave no result.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -39,10 +40,27 @@ pub enum DbError {
         /// The driver's full message, when there is one.
         detail: Option<String>,
     },
-    /// MongoDB answered with an error.
+    /// MongoDB answered with an error that may pass (a retry can succeed).
     #[error("database error: {0}")]
     Failed(String),
+    /// The document can never be stored (it cannot be encoded as BSON, it is too large, or
+    /// MongoDB refuses its content): retrying cannot help.
+    #[error("the document cannot be stored: {0}")]
+    Rejected(String),
 }
+
+impl DbError {
+    /// Whether retrying cannot help.
+    pub fn is_permanent(&self) -> bool {
+        matches!(self, DbError::Rejected(_))
+    }
+}
+
+/// Server error codes that say the document itself is wrong: BadValue, FailedToParse,
+/// TypeMismatch, InvalidBSON, DollarPrefixedFieldName, InvalidDBRef, EmptyFieldName,
+/// DocumentValidationFailure, BSONObjectTooLarge, KeyTooLong, and "document too large" on
+/// update.
+const PERMANENT_CODES: [i32; 11] = [2, 9, 14, 22, 52, 55, 56, 121, 10334, 17280, 17419];
 
 /// How calls are bounded.
 #[derive(Debug, Clone, Copy)]
@@ -105,7 +123,7 @@ impl Db {
         }));
         let client =
             Client::with_options(options).map_err(|e| DbError::Failed(one_line(&e.to_string())))?;
-        let database = client.database(DATABASE);
+        let database = client.database(&settings.database);
         let policy = CallPolicy {
             fail_fast: settings.fail_fast,
             call_deadline: settings.call_deadline(),
@@ -128,14 +146,16 @@ impl Db {
         self.policy
     }
 
-    /// The `focus` database.
+    /// The configured database (`prisma` by default).
     pub fn database(&self) -> &Database {
         &self.database
     }
 
-    /// Fails at once when fail-fast is on and the gate is closed.
+    /// Fails at once when fail-fast is on and the gate is closed; then also starts a trial
+    /// ping in the background (see [`Db::trial`]).
     pub fn check_gate(&self) -> Result<(), DbError> {
         if self.policy.fail_fast && !self.gate.is_open() {
+            self.trial();
             return Err(DbError::Unavailable {
                 reason: self.gate.reason(),
                 detail: None,
@@ -181,19 +201,44 @@ impl Db {
         outcome
     }
 
-    /// One ping with [`PING_TIMEOUT`]: `Ok` when MongoDB answered.
-    pub async fn ping(&self) -> Result<(), DbError> {
-        let ping = self.database.run_command(doc! { "ping": 1 });
-        match tokio::time::timeout(PING_TIMEOUT, ping).await {
-            Ok(Ok(_)) => Ok(()),
-            Ok(Err(e)) => Err(classify("ping", &e)),
-            Err(_) => Err(DbError::Unavailable {
-                reason: format!("ping: no answer within {} ms", PING_TIMEOUT.as_millis()),
-                detail: None,
-            }),
+    /// The half-open gate: while it is closed, demand starts a trial ping in the background
+    /// (one in flight, at most one per [`TRIAL_INTERVAL`]), which reopens the gate when MongoDB
+    /// answers. The request that found the gate closed still gets its 503 at once, so trials
+    /// cost no latency; the gate reopens within a trial of MongoDB coming back instead of the
+    /// next 1 s ping. A failed trial changes nothing.
+    pub fn trial(&self) {
+        if !self.gate.begin_trial(TRIAL_INTERVAL) {
+            return;
         }
+        let (database, gate) = (self.database.clone(), self.gate.clone());
+        tokio::spawn(async move {
+            if ping_database(&database).await.is_ok() {
+                gate.open(GateSource::Trial, "a trial ping answered");
+            }
+            gate.end_trial();
+        });
     }
 
+    /// One ping with [`PING_TIMEOUT`]: `Ok` when MongoDB answered.
+    pub async fn ping(&self) -> Result<(), DbError> {
+        ping_database(&self.database).await
+    }
+}
+
+/// One ping of `database` with [`PING_TIMEOUT`].
+async fn ping_database(database: &Database) -> Result<(), DbError> {
+    let ping = database.run_command(doc! { "ping": 1 });
+    match tokio::time::timeout(PING_TIMEOUT, ping).await {
+        Ok(Ok(_)) => Ok(()),
+        Ok(Err(e)) => Err(classify("ping", &e)),
+        Err(_) => Err(DbError::Unavailable {
+            reason: format!("ping: no answer within {} ms", PING_TIMEOUT.as_millis()),
+            detail: None,
+        }),
+    }
+}
+
+impl Db {
     /// Pings about every second until `shutdown`: success opens the gate, failure closes it.
     pub fn spawn_ping(
         self: &Arc<Self>,
@@ -233,9 +278,13 @@ async fn gate_closed(rx: &mut watch::Receiver<bool>) {
     }
 }
 
-/// Infrastructure errors (cannot reach MongoDB) become `Unavailable`; the rest `Failed`.
+/// Infrastructure errors (cannot reach MongoDB) become `Unavailable`; errors in the document
+/// itself `Rejected`; the rest `Failed`.
 fn classify(what: &str, e: &mongodb::error::Error) -> DbError {
     let text = e.to_string();
+    if is_permanent(e) {
+        return DbError::Rejected(format!("{what}: {}", one_line(&text)));
+    }
     match e.kind.as_ref() {
         ErrorKind::ServerSelection { .. }
         | ErrorKind::Io(_)
@@ -249,6 +298,24 @@ fn classify(what: &str, e: &mongodb::error::Error) -> DbError {
             detail: Some(text),
         },
         _ => DbError::Failed(format!("{what}: {}", one_line(&text))),
+    }
+}
+
+/// Whether `e` is about the document, not about MongoDB's state: encoding errors, invalid
+/// arguments (a document over the size limit), and write or command errors of
+/// [`PERMANENT_CODES`] that are not labelled retryable.
+pub fn is_permanent(e: &mongodb::error::Error) -> bool {
+    use mongodb::error::WriteFailure;
+    if e.contains_label("RetryableWriteError") || e.contains_label("NetworkError") {
+        return false;
+    }
+    match e.kind.as_ref() {
+        ErrorKind::BsonSerialization(_)
+        | ErrorKind::BsonDeserialization(_)
+        | ErrorKind::InvalidArgument { .. } => true,
+        ErrorKind::Write(WriteFailure::WriteError(w)) => PERMANENT_CODES.contains(&w.code),
+        ErrorKind::Command(c) => PERMANENT_CODES.contains(&c.code),
+        _ => false,
     }
 }
 

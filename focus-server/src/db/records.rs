@@ -1,4 +1,5 @@
-//! Job records in the `jobs` collection, and the bounded queue of record writes that wait for
+//! Job records in the `focus_server_jobs` collection (in the configured database, beside the
+//! recordings layout), and the bounded queue of record writes that wait for
 //! the database.
 //!
 //! Historic jobs insert their record directly and start only once the insert is acknowledged.
@@ -9,6 +10,14 @@
 //! Every write is idempotent (an upsert of the whole record, or a conditional update), so a
 //! retry after an error is safe. When the queue is full the newest write is dropped, logged and
 //! counted (`focus_pending_writes_dropped_total`).
+//!
+//! The writer tells a permanent failure from a transient one. An outage (network, timeout,
+//! selection, the gate closed) leaves the write at the head, to retry when the gate reopens. A
+//! write that can never be stored (a BSON encoding error such as a NUL in a field name, a
+//! document over the size limit, a validation error; see [`super::is_permanent`]) goes to a
+//! bounded dead-letter list with a WARN log and a count
+//! (`focus_pending_writes_dead_lettered_total`), and the queue moves on; so does a write that
+//! got another database error [`MAX_ATTEMPTS`] times in a row.
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -23,8 +32,8 @@ use tokio::sync::{Notify, watch};
 
 use super::{Db, DbError};
 
-/// The collection name.
-pub const COLLECTION: &str = "jobs";
+/// The collection of job records: the server's own, beside the recordings layout.
+pub const COLLECTION: &str = "focus_server_jobs";
 
 /// What the database knows of one job.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -121,13 +130,30 @@ async fn apply(db: &Db, write: &PendingWrite) -> Result<(), DbError> {
     }
 }
 
+/// How many dead letters [`PendingWrites`] keeps for inspection (older ones are forgotten).
+pub const DEAD_LETTERS_KEPT: usize = 100;
+/// How many times a write that failed with a database error (not an outage) is tried before
+/// it is dead-lettered, so that no unforeseen permanent error can block the queue.
+pub const MAX_ATTEMPTS: u32 = 5;
+
+/// A write given up on: it can never be stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeadLetter {
+    /// The write.
+    pub write: PendingWrite,
+    /// Why it was given up on.
+    pub reason: String,
+}
+
 /// The bounded FIFO of writes waiting for the database.
 #[derive(Debug)]
 pub struct PendingWrites {
     queue: Mutex<VecDeque<PendingWrite>>,
+    dead: Mutex<VecDeque<DeadLetter>>,
     capacity: usize,
     notify: Notify,
     dropped: AtomicU64,
+    dead_lettered: AtomicU64,
     written: AtomicU64,
 }
 
@@ -136,6 +162,23 @@ impl PendingWrite {
     pub fn upsert(record: JobRecord) -> Self {
         Self::Upsert(Box::new(record))
     }
+
+    /// The record it writes.
+    pub fn record_id(&self) -> &str {
+        match self {
+            Self::Upsert(r) => &r.record_id,
+            Self::Abort { record_id } => record_id,
+        }
+    }
+}
+
+/// What the writer does with the head of the queue after one attempt.
+#[derive(Debug, PartialEq, Eq)]
+enum Next {
+    /// Written (or dead-lettered): take the next one.
+    Continue,
+    /// Wait for the gate or a later try.
+    Wait,
 }
 
 impl PendingWrites {
@@ -143,22 +186,24 @@ impl PendingWrites {
     pub fn new(capacity: usize) -> Arc<Self> {
         Arc::new(Self {
             queue: Mutex::new(VecDeque::new()),
+            dead: Mutex::new(VecDeque::new()),
             capacity,
             notify: Notify::new(),
             dropped: AtomicU64::new(0),
+            dead_lettered: AtomicU64::new(0),
             written: AtomicU64::new(0),
         })
     }
 
     /// Queues a write; `false` (and a warning) when the queue is full and it was dropped.
     pub fn push(&self, write: PendingWrite) -> bool {
-        let mut queue = self.lock();
+        let mut queue = lock(&self.queue);
         if queue.len() >= self.capacity {
             drop(queue);
             self.dropped.fetch_add(1, Ordering::Relaxed);
             tracing::warn!(
                 capacity = self.capacity,
-                ?write,
+                record_id = write.record_id(),
                 "the pending job-record queue is full; write dropped"
             );
             return false;
@@ -171,7 +216,7 @@ impl PendingWrites {
 
     /// Writes waiting now.
     pub fn len(&self) -> usize {
-        self.lock().len()
+        lock(&self.queue).len()
     }
 
     /// Whether nothing waits.
@@ -184,13 +229,78 @@ impl PendingWrites {
         self.dropped.load(Ordering::Relaxed)
     }
 
+    /// Writes given up on because they can never be stored.
+    pub fn dead_lettered(&self) -> u64 {
+        self.dead_lettered.load(Ordering::Relaxed)
+    }
+
+    /// The last [`DEAD_LETTERS_KEPT`] dead letters, oldest first.
+    pub fn dead_letters(&self) -> Vec<DeadLetter> {
+        lock(&self.dead).iter().cloned().collect()
+    }
+
     /// Writes done.
     pub fn written(&self) -> u64 {
         self.written.load(Ordering::Relaxed)
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, VecDeque<PendingWrite>> {
-        self.queue.lock().unwrap_or_else(|e| e.into_inner())
+    /// Removes `write` from the head of the queue, if it is still there.
+    fn pop_head(&self, write: &PendingWrite) {
+        let mut queue = lock(&self.queue);
+        if queue.front() == Some(write) {
+            queue.pop_front();
+        }
+    }
+
+    /// Moves `write` off the queue into the bounded dead-letter list, with a warning.
+    fn dead_letter(&self, write: &PendingWrite, reason: String) {
+        self.pop_head(write);
+        self.dead_lettered.fetch_add(1, Ordering::Relaxed);
+        tracing::warn!(
+            record_id = write.record_id(),
+            reason,
+            "a job-record write can never be stored; dead-lettered (focus_pending_writes_dead_lettered_total)"
+        );
+        let mut dead = lock(&self.dead);
+        if dead.len() >= DEAD_LETTERS_KEPT {
+            dead.pop_front();
+        }
+        dead.push_back(DeadLetter {
+            write: write.clone(),
+            reason,
+        });
+    }
+
+    /// Tries the head of the queue once. An outage waits; a permanent failure, or a database
+    /// error on the [`MAX_ATTEMPTS`]th try, dead-letters it so the queue moves on.
+    async fn attempt(&self, db: &Db, head: &PendingWrite, attempts: &mut u32) -> Next {
+        match apply(db, head).await {
+            Ok(()) => {
+                self.pop_head(head);
+                self.written.fetch_add(1, Ordering::Relaxed);
+                *attempts = 0;
+                Next::Continue
+            }
+            Err(e) if e.is_permanent() => {
+                self.dead_letter(head, e.to_string());
+                *attempts = 0;
+                Next::Continue
+            }
+            Err(e @ DbError::Failed(_)) => {
+                *attempts += 1;
+                if *attempts >= MAX_ATTEMPTS {
+                    self.dead_letter(head, format!("{e} (after {MAX_ATTEMPTS} tries)"));
+                    *attempts = 0;
+                    return Next::Continue;
+                }
+                tracing::info!(error = %e, attempt = *attempts, "a pending job-record write failed; will retry");
+                Next::Wait
+            }
+            Err(e) => {
+                tracing::debug!(error = %e, "a pending job-record write waits for the database");
+                Next::Wait
+            }
+        }
     }
 
     /// Drains the queue into MongoDB, in order, whenever the gate is open, until `shutdown`.
@@ -202,24 +312,14 @@ impl PendingWrites {
         let this = self.clone();
         tokio::spawn(async move {
             let mut gate = db.gate().subscribe();
+            let mut attempts = 0;
             loop {
                 while db.gate().is_open() || !db.policy().fail_fast {
-                    let Some(next) = this.lock().front().cloned() else {
+                    let Some(head) = lock(&this.queue).front().cloned() else {
                         break;
                     };
-                    match apply(&db, &next).await {
-                        Ok(()) => {
-                            let mut queue = this.lock();
-                            if queue.front() == Some(&next) {
-                                queue.pop_front();
-                            }
-                            drop(queue);
-                            this.written.fetch_add(1, Ordering::Relaxed);
-                        }
-                        Err(e) => {
-                            tracing::debug!(error = %e, "pending job-record write failed; will retry");
-                            break;
-                        }
+                    if this.attempt(&db, &head, &mut attempts).await == Next::Wait {
+                        break;
                     }
                 }
                 tokio::select! {
@@ -231,6 +331,10 @@ impl PendingWrites {
             }
         })
     }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 #[cfg(test)]

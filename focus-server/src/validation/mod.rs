@@ -6,17 +6,23 @@
 //!   unknown `view_type`, a body that is not a JSON object): 422;
 //! - [`check_rules`] checks the *rules* (ranges, combinations, the time window): 400.
 //!
+//! The schema stage also refuses a body MongoDB could not store in the job record
+//! ([`check_storable`]: a NUL in a field name, too deep a nesting), since the record keeps the
+//! whole body.
+//!
 //! Every problem is one line that names the field and the rule. The first one becomes the
 //! error; all of them go in `detail`. Unknown fields are ignored, as the real Focus Server
 //! (a pydantic model without `extra = "forbid"`) ignores them: clients send UI state along.
 
 mod rules;
 mod schema;
+mod storable;
 
 pub use rules::{
     Limits, MAX_CHANNELS_PER_REQUEST, MAX_HEIGHT, MAX_WINDOW_SECONDS, check_rules, check_window,
 };
 pub use schema::{parse_configure, parse_window};
+pub use storable::{MAX_DEPTH, check_storable};
 
 /// The two request forms of `POST /configure`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

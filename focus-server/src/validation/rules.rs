@@ -6,7 +6,7 @@ use super::{ConfigureRequest, Problem, Rejection, ViewType, num};
 pub const MAX_CHANNELS_PER_REQUEST: i64 = 2222;
 /// The tallest display, in pixels (lines).
 pub const MAX_HEIGHT: i64 = 10_000;
-/// The longest historic window, in seconds (one day).
+/// The longest historic configure window, in seconds (one day); the recordings query takes any.
 pub const MAX_WINDOW_SECONDS: f64 = 86_400.0;
 /// How far in the future a time may be, for clock skew between client and server.
 const CLOCK_SKEW_SECONDS: f64 = 2.0;
@@ -78,7 +78,13 @@ pub fn check_rules(req: &ConfigureRequest, limits: &Limits) -> Result<(), Reject
             )));
         }
     }
-    time_rules(req.start_time, req.end_time, limits.now, &mut p);
+    time_rules(
+        req.start_time,
+        req.end_time,
+        limits.now,
+        Some(MAX_WINDOW_SECONDS),
+        &mut p,
+    );
     if p.is_empty() {
         Ok(())
     } else {
@@ -86,10 +92,11 @@ pub fn check_rules(req: &ConfigureRequest, limits: &Limits) -> Result<(), Reject
     }
 }
 
-/// Checks a `{start_time, end_time}` window given on its own (the recordings query).
+/// Checks a `{start_time, end_time}` window given on its own (the recordings query): any
+/// length (the answer is bounded instead, see [`crate::db::recordings::MAX_SEGMENTS`]).
 pub fn check_window(start: f64, end: f64, now: f64) -> Result<(), Rejection> {
     let mut p = Vec::new();
-    time_rules(Some(start), Some(end), now, &mut p);
+    time_rules(Some(start), Some(end), now, None, &mut p);
     if p.is_empty() {
         Ok(())
     } else {
@@ -152,7 +159,13 @@ fn frequency_rules(fmin: f64, fmax: f64, prr: f64, p: &mut Vec<Problem>) {
     }
 }
 
-fn time_rules(start: Option<f64>, end: Option<f64>, now: f64, p: &mut Vec<Problem>) {
+fn time_rules(
+    start: Option<f64>,
+    end: Option<f64>,
+    now: f64,
+    max_window: Option<f64>,
+    p: &mut Vec<Problem>,
+) {
     let (start, end) = match (start, end) {
         (None, None) => return,
         (Some(s), Some(e)) => (s, e),
@@ -185,10 +198,10 @@ fn time_rules(start: Option<f64>, end: Option<f64>, now: f64, p: &mut Vec<Proble
             num(start),
             num(end)
         )));
-    } else if end - start > MAX_WINDOW_SECONDS {
+    } else if let Some(max) = max_window.filter(|&max| end - start > max) {
         p.push(Problem(format!(
             "end_time: the window must be at most {} s long, got {} s",
-            num(MAX_WINDOW_SECONDS),
+            num(max),
             num(end - start)
         )));
     }

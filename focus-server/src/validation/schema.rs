@@ -185,6 +185,9 @@ pub fn parse_configure(body: &[u8], form: Form) -> Result<(ConfigureRequest, Val
     let mut r = Reader {
         problems: Vec::new(),
     };
+    if let Err(p) = super::check_storable(&obj) {
+        r.problems.push(p);
+    }
     let display = form.display_field();
     let height = r
         .required(&obj, display, &format!("{display}.height"))

@@ -67,9 +67,10 @@ fn the_tickets_exact_curl_gets_200() {
         b["channel_to_stream_index"],
         json!({"1": 0, "2": 1, "3": 2})
     );
-    assert_eq!(b["frequencies_list"][1], 2000.0 / 1024.0);
-    assert_eq!(b["frequencies_amount"], 257);
-    assert_eq!(b["lines_dt"], 0.256);
+    // Multichannel: bins 4·PRR/nfft wide over [0, 500), spread over [0, 499].
+    assert_eq!(b["frequencies_list"][1], 499.0 / 64.0);
+    assert_eq!(b["frequencies_amount"], 64);
+    assert_eq!(b["lines_dt"], 0.01);
     assert!(
         b["stream_port"].is_u64() && b["stream_url"].is_string(),
         "{b}"
@@ -107,8 +108,9 @@ fn configure_starts_a_job_that_jobs_metadata_and_delete_see() {
         assert!(jobs[0]["created_at"].as_str().unwrap().ends_with('Z'));
         let meta = s.get(&format!("{p}/metadata/{job_id}")).unwrap();
         assert_eq!(meta.status, 200);
+        assert_eq!(meta.json()["job_id"], job_id.as_str());
         assert_eq!(
-            meta.json(),
+            meta.json()["request"],
             serde_json::from_str::<Value>(&live_body()).unwrap()
         );
         // The live record reaches MongoDB through the pending queue.

@@ -1,6 +1,9 @@
 //! Property test over random configure payloads (10 000 cases, both forms, both prefixes)
 //! against a real server with MongoDB up: the answer is never a 5xx, every error body has the
-//! agreed shape, and the server never panics (it would drop the connection or die).
+//! agreed shape, and the server never panics (it would drop the connection or die). The
+//! payloads carry NUL characters and unicode in field names and values, deep nesting (past
+//! the storable limit and past the JSON parser's) and duplicate keys; after the burst, every
+//! job-record write has left the pending queue (`pending_writes` back to 0).
 
 use crate::support;
 
@@ -24,6 +27,40 @@ fn scalar() -> impl Strategy<Value = Value> {
         .prop_map(Value::from),
         "[0-9]{0,13}".prop_map(Value::from),
         ".{0,8}".prop_map(Value::from),
+    ]
+}
+
+/// A field name: plain, unicode, with a NUL character, or one MongoDB treats specially.
+fn tricky_key() -> impl Strategy<Value = String> {
+    prop_oneof![
+        6 => "[a-zA-Z_]{1,10}",
+        3 => "\\PC{1,6}",
+        1 => ("[a-z]{0,3}", "[a-z]{0,3}").prop_map(|(a, b)| format!("{a}\u{0}{b}")),
+        1 => Just("\u{0}".to_owned()),
+        1 => prop::sample::select(vec!["$set", "a.b", "", "ключ", "😀", "_id"]).prop_map(str::to_owned),
+    ]
+}
+
+/// `depth` levels of objects and arrays around `leaf`.
+fn nest(depth: usize, key: &str, leaf: Value) -> Value {
+    (0..depth).fold(leaf, |inner, level| {
+        if level % 2 == 0 {
+            json!([inner])
+        } else {
+            let mut m = Map::new();
+            m.insert(key.to_owned(), inner);
+            Value::Object(m)
+        }
+    })
+}
+
+/// A value: a scalar, a unicode or NUL-bearing string, or a deep nesting.
+fn tricky_value() -> impl Strategy<Value = Value> {
+    prop_oneof![
+        4 => scalar(),
+        2 => "\\PC{0,8}".prop_map(Value::from),
+        1 => ("[a-z]{0,3}", "\\PC{0,3}").prop_map(|(a, b)| Value::from(format!("{a}\u{0}{b}"))),
+        1 => (1usize..150, tricky_key(), scalar()).prop_map(|(d, k, leaf)| nest(d, &k, leaf)),
     ]
 }
 
@@ -91,11 +128,13 @@ fn payload() -> impl Strategy<Value = Value> {
             prop::option::weighted(0.6, mostly(prop::sample::select(vec![1i64, 128, 256, 1024, 4096, 65536]).prop_map(Value::from))),
             prop::option::weighted(0.5, prop_oneof![3 => (0.0f64..900.0, 1.0f64..100.0).prop_map(|(a, w)| json!({"min": a, "max": a + w})), 1 => range()]),
             window(legacy),
-            prop::option::weighted(0.3, ("[a-zA-Z_]{1,10}", scalar())),
+            prop::collection::vec((tricky_key(), tricky_value()), 0..2),
+            prop::option::weighted(0.2, (tricky_key(), tricky_value())),
+            prop::option::weighted(0.1, (0usize..7, "\\PC{0,8}")),
             Just(legacy),
         )
     })
-    .prop_map(|(display, channels, view, duration, nfft, freq, (start, end), extra, legacy)| {
+    .prop_map(|(display, channels, view, duration, nfft, freq, (start, end), extras, inner, dup, legacy)| {
         let mut m = Map::new();
         let (d, c) = if legacy { ("canvasInfo", "sensors") } else { ("displayInfo", "channels") };
         let mut put = |k: &str, v: Option<Value>| {
@@ -111,10 +150,23 @@ fn payload() -> impl Strategy<Value = Value> {
         put("frequencyRange", freq);
         put("start_time", Some(start));
         put("end_time", Some(end));
-        if let Some((k, v)) = extra {
+        for (k, v) in extras {
             put(&k, Some(v));
         }
-        json!({"legacy": legacy, "body": Value::Object(m)})
+        if let (Some((k, v)), Some(Value::Object(display))) = (inner, m.get_mut(d)) {
+            display.insert(k, v);
+        }
+        let mut text = Value::Object(m).to_string();
+        if let Some((field, value)) = dup {
+            // A duplicate of a known key before the body's own: the last one counts.
+            let key = [d, c, "view_type", "nfftSelection", "frequencyRange", "start_time", "\u{0}"][field];
+            let dup = format!("{}: {}, ", Value::from(key), Value::from(value));
+            text.insert_str(1, &dup);
+            if text.ends_with(", }") {
+                text = text.replace(", }", "}");
+            }
+        }
+        json!({"legacy": legacy, "body": text})
     })
 }
 
@@ -162,11 +214,11 @@ fn fuzz_configure() {
             let (path, body) = match case {
                 Ok(p) if p["legacy"] == true => (
                     format!("{prefix}/config/fuzz-{counter}"),
-                    p["body"].to_string().into_bytes(),
+                    p["body"].as_str().unwrap_or_default().as_bytes().to_vec(),
                 ),
                 Ok(p) => (
                     format!("{prefix}/configure?task_id=fuzz"),
-                    p["body"].to_string().into_bytes(),
+                    p["body"].as_str().unwrap_or_default().as_bytes().to_vec(),
                 ),
                 Err(raw) => (format!("{prefix}/configure"), raw),
             };
@@ -225,5 +277,16 @@ fn fuzz_configure() {
         server.get("/ack").unwrap().status,
         200,
         "the server survived"
+    );
+    // Every job-record write of the burst left the queue: none blocks it.
+    testkit::wait_until(
+        "pending_writes back to 0 after the burst",
+        std::time::Duration::from_secs(60),
+        || server.db_health()["pending_writes"] == 0,
+    );
+    let health = server.db_health();
+    eprintln!(
+        "after the burst: {} writes dead-lettered, {} dropped",
+        health["pending_writes_dead_lettered"], health["pending_writes_dropped"]
     );
 }

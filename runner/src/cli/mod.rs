@@ -6,6 +6,7 @@ mod config_file;
 mod env_cmd;
 mod guests;
 mod list;
+mod new;
 mod progress;
 pub mod python_guest;
 mod run;
@@ -38,6 +39,8 @@ pub enum Command {
     Cleanup(cleanup::CleanupArgs),
     /// The local environment for a person: `env up` starts it until Ctrl-C, `env status` shows it.
     Env(env_cmd::EnvArgs),
+    /// Write a ready scenario crate from the SDK's template, to list and run at once.
+    New(new::NewArgs),
 }
 
 impl Command {
@@ -48,6 +51,7 @@ impl Command {
             Command::List(args) => list::execute(args).await,
             Command::Cleanup(args) => cleanup::execute(args).await,
             Command::Env(args) => env_cmd::execute(args).await,
+            Command::New(args) => new::execute(args).await,
         }
     }
 }

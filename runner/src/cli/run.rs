@@ -20,7 +20,7 @@ use crate::env;
 use crate::host::session::{
     Engine, PlanEntry, Selection, Session, SessionSettings, load_plan, not_run_report,
 };
-use crate::host::{FocusClient, HostLimits};
+use crate::host::{FocusClient, HostLimits, RunContext};
 use crate::report::summary;
 
 /// Arguments of `run`.
@@ -61,6 +61,22 @@ pub struct RunArgs {
     /// to start.
     #[arg(long)]
     pub force_cleanup: bool,
+    /// A scenario parameter, `NAME=VALUE`, which scenarios read with `param(NAME)`; repeat for
+    /// several. Overrides `[params]` and `[environments.NAME.params]` of the configuration.
+    #[arg(long = "param", value_name = "NAME=VALUE", value_parser = parse_param)]
+    pub params: Vec<(String, String)>,
+}
+
+/// Parses `--param NAME=VALUE`; the value may be empty or hold `=`.
+fn parse_param(text: &str) -> Result<(String, String), String> {
+    match text.split_once('=') {
+        Some((name, value)) if !name.trim().is_empty() => {
+            Ok((name.trim().to_owned(), value.to_owned()))
+        }
+        _ => Err(format!(
+            "`{text}` is not NAME=VALUE; write it like --param sla_s=2.5"
+        )),
+    }
 }
 
 /// The summary's format.
@@ -202,6 +218,15 @@ pub async fn execute(args: RunArgs) -> anyhow::Result<ExitCode> {
         steady_timeout: loaded.config.runner.steady_state_timeout()?,
         limits: HostLimits::default(),
         log_tail_lines: 100,
+        run: Arc::new(RunContext {
+            run_id: ctx.run_id.clone(),
+            params: loaded
+                .config
+                .params_for(env_name)
+                .into_iter()
+                .chain(args.params.iter().cloned())
+                .collect(),
+        }),
     };
     let session = Session {
         engine: &engine,
@@ -330,6 +355,16 @@ mod tests {
         assert_eq!(parse_timeout("45"), Ok(Duration::from_secs(45)));
         for bad in ["", "0s", "ten seconds", "-3", "1e30", "1e19", "nan"] {
             assert!(parse_timeout(bad).is_err(), "{bad} was accepted");
+        }
+    }
+
+    #[test]
+    fn params_are_name_equals_value() {
+        assert_eq!(parse_param("sla_s=2.5"), Ok(("sla_s".into(), "2.5".into())));
+        assert_eq!(parse_param("q=a=b"), Ok(("q".into(), "a=b".into())));
+        assert_eq!(parse_param("empty="), Ok(("empty".into(), String::new())));
+        for bad in ["sla_s", "=5", ""] {
+            assert!(parse_param(bad).is_err(), "{bad} was accepted");
         }
     }
 }

@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::bindings::{CONTRACT_PACKAGE, CONTRACT_VERSION};
+use super::bindings::{CONTRACT_PACKAGE, CONTRACT_VERSION, CONTRACT_VERSIONS, ContractVersion};
 
 /// Why a file could not be loaded as a scenario component. Every message names the file,
 /// says what is wrong with it and what to do.
@@ -90,7 +90,8 @@ pub enum LoadError {
     /// A scenario component built against another version of the contract.
     #[error(
         "{path} was built against contract {CONTRACT_PACKAGE}@{found}, but this runner speaks \
-         {CONTRACT_PACKAGE}@{CONTRACT_VERSION}: rebuild it with the scenarios-sdk of this runner"
+         {spoken}: rebuild it with the scenarios-sdk of this runner",
+        spoken = spoken_versions()
     )]
     ContractVersion {
         /// The file.
@@ -169,12 +170,23 @@ pub fn check_header(path: &Path, bytes: &[u8]) -> Result<(), LoadError> {
     }
 }
 
-/// The interfaces of the contract that a scenario component may import.
-const CONTRACT_IMPORTS: [&str; 5] = ["types", "workloads", "services", "focus-server", "runtime"];
+/// The versions this runner speaks, for messages: `focus:scenario@0.1.0 and focus:scenario@0.2.0`.
+pub fn spoken_versions() -> String {
+    CONTRACT_VERSIONS
+        .iter()
+        .map(|v| format!("{CONTRACT_PACKAGE}@{v}"))
+        .collect::<Vec<_>>()
+        .join(" and ")
+}
 
-/// Checks a compiled component's import and export names against the `scenario` world. WASI
-/// imports are left to the linker, which knows which versions it provides.
-pub fn check_world(path: &Path, imports: &[&str], exports: &[&str]) -> Result<(), LoadError> {
+/// Checks a compiled component's import and export names against the `scenario` world of the
+/// contract version they name, and returns that version. WASI imports are left to the linker,
+/// which knows which versions it provides.
+pub fn check_world(
+    path: &Path,
+    imports: &[&str],
+    exports: &[&str],
+) -> Result<ContractVersion, LoadError> {
     let other = |reason: String| LoadError::OtherWorld {
         path: path.to_owned(),
         reason,
@@ -185,18 +197,36 @@ pub fn check_world(path: &Path, imports: &[&str], exports: &[&str]) -> Result<()
             .unwrap_or_default()
     };
     let contract = format!("{CONTRACT_PACKAGE}/");
+    let suite = format!("{CONTRACT_PACKAGE}/suite@");
+    let Some(suite_export) = exports.iter().find(|n| n.starts_with(&suite)) else {
+        let list = if exports.is_empty() {
+            "nothing".to_owned()
+        } else {
+            exports.join(", ")
+        };
+        return Err(other(format!(
+            "it exports {list}, but not `{suite}{CONTRACT_VERSION}`"
+        )));
+    };
+    let found = version_of(suite_export);
+    let version =
+        ContractVersion::from_version(&found).ok_or_else(|| LoadError::ContractVersion {
+            path: path.to_owned(),
+            found: found.clone(),
+        })?;
     for name in imports.iter().filter(|n| n.starts_with(&contract)) {
-        let version = version_of(name);
-        if !same_minor(&version, CONTRACT_VERSION) {
+        let imported = version_of(name);
+        if ContractVersion::from_version(&imported) != Some(version) {
             return Err(LoadError::ContractVersion {
                 path: path.to_owned(),
-                found: version,
+                found: imported,
             });
         }
         let interface = name[contract.len()..].split('@').next().unwrap_or("");
-        if !CONTRACT_IMPORTS.contains(&interface) {
+        if !version.imports().contains(&interface) {
             return Err(other(format!(
-                "it imports `{name}`, which the contract does not have"
+                "it imports `{name}`, which contract {} does not have",
+                version.as_str()
             )));
         }
     }
@@ -208,33 +238,7 @@ pub fn check_world(path: &Path, imports: &[&str], exports: &[&str]) -> Result<()
             "it imports `{name}`, which this runner does not provide"
         )));
     }
-    let suite = format!("{CONTRACT_PACKAGE}/suite@");
-    match exports.iter().find(|n| n.starts_with(&suite)) {
-        Some(name) if !same_minor(&version_of(name), CONTRACT_VERSION) => {
-            Err(LoadError::ContractVersion {
-                path: path.to_owned(),
-                found: version_of(name),
-            })
-        }
-        Some(_) => Ok(()),
-        None => {
-            let list = if exports.is_empty() {
-                "nothing".to_owned()
-            } else {
-                exports.join(", ")
-            };
-            Err(other(format!(
-                "it exports {list}, but not `{suite}{CONTRACT_VERSION}`"
-            )))
-        }
-    }
-}
-
-/// Whether two `major.minor.patch` versions are compatible in the component model's semver
-/// sense for 0.x: the same major and minor.
-fn same_minor(a: &str, b: &str) -> bool {
-    let prefix = |v: &str| v.splitn(3, '.').take(2).collect::<Vec<_>>().join(".");
-    !a.is_empty() && prefix(a) == prefix(b)
+    Ok(version)
 }
 
 #[cfg(test)]
@@ -281,7 +285,23 @@ mod tests {
             "focus:scenario/workloads@0.1.0",
             "focus:scenario/runtime@0.1.0",
         ];
-        assert!(check_world(Path::new(P), &imports, &["focus:scenario/suite@0.1.0"]).is_ok());
+        assert_eq!(
+            check_world(Path::new(P), &imports, &["focus:scenario/suite@0.1.0"]).unwrap(),
+            ContractVersion::V0_1
+        );
+        let imports = ["focus:scenario/http@0.2.0", "focus:scenario/runtime@0.2.0"];
+        assert_eq!(
+            check_world(Path::new(P), &imports, &["focus:scenario/suite@0.2.0"]).unwrap(),
+            ContractVersion::V0_2
+        );
+        // `http` is not an interface of 0.1.0.
+        let err = check_world(
+            Path::new(P),
+            &["focus:scenario/http@0.1.0"],
+            &["focus:scenario/suite@0.1.0"],
+        )
+        .unwrap_err();
+        assert!(matches!(err, LoadError::OtherWorld { .. }), "{err}");
     }
 
     #[test]
@@ -307,16 +327,26 @@ mod tests {
     fn another_contract_version_names_both() {
         let err = check_world(
             Path::new(P),
-            &["focus:scenario/workloads@0.2.0"],
-            &["focus:scenario/suite@0.2.0"],
+            &["focus:scenario/workloads@0.3.0"],
+            &["focus:scenario/suite@0.3.0"],
         )
         .unwrap_err();
         let message = err.to_string();
         assert!(matches!(err, LoadError::ContractVersion { .. }));
         assert!(
-            message.contains("0.2.0") && message.contains("0.1.0"),
+            message.contains("@0.3.0")
+                && message.contains("focus:scenario@0.1.0")
+                && message.contains("focus:scenario@0.2.0"),
             "{message}"
         );
+        // Imports of one version and an export of another.
+        let err = check_world(
+            Path::new(P),
+            &["focus:scenario/workloads@0.1.0"],
+            &["focus:scenario/suite@0.2.0"],
+        )
+        .unwrap_err();
+        assert!(matches!(err, LoadError::ContractVersion { .. }), "{err}");
         let err = check_world(Path::new(P), &[], &["focus:scenario/suite@1.1.0"]).unwrap_err();
         assert!(matches!(err, LoadError::ContractVersion { .. }));
     }

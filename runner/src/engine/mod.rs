@@ -21,7 +21,7 @@ use wasmtime::component::{Component, HasSelf, Linker};
 use wasmtime::{Config, Engine, Store, UpdateDeadline};
 
 pub use cache::{CacheKey, CompileCache};
-pub use check::{LoadError, check_header, check_world};
+pub use check::{LoadError, check_header, check_world, spoken_versions};
 pub use file::{MAX_COMPONENT_BYTES, file_kind};
 pub use run::{
     Fault, FaultKind, GuestOutcome, GuestRun, HostTrap, Interrupt, MAX_DETAIL_BYTES,
@@ -29,15 +29,59 @@ pub use run::{
 };
 pub use store::{CapturedOutput, GuestState};
 
-use bindings::focus::scenario::{focus_server, runtime, services, types, workloads};
-use bindings::{Scenario, ScenarioPre};
+pub use bindings::ContractVersion;
+pub use run::HOST_ERROR_PREFIX;
+
+use bindings::{v0_1, v0_2};
 use run::{FaultContext, classify};
 
-/// What the host state must provide: every import of the contract, and the panic message the
-/// guest reported, if any.
-pub trait GuestHost:
-    types::Host + workloads::Host + services::Host + focus_server::Host + runtime::Host + Send + 'static
+/// Every import of contract 0.1.0.
+pub trait HostV0_1:
+    v0_1::focus::scenario::types::Host
+    + v0_1::focus::scenario::workloads::Host
+    + v0_1::focus::scenario::services::Host
+    + v0_1::focus::scenario::focus_server::Host
+    + v0_1::focus::scenario::runtime::Host
 {
+}
+
+impl<T> HostV0_1 for T where
+    T: v0_1::focus::scenario::types::Host
+        + v0_1::focus::scenario::workloads::Host
+        + v0_1::focus::scenario::services::Host
+        + v0_1::focus::scenario::focus_server::Host
+        + v0_1::focus::scenario::runtime::Host
+{
+}
+
+/// Every import of contract 0.2.0.
+pub trait HostV0_2:
+    v0_2::focus::scenario::types::Host
+    + v0_2::focus::scenario::workloads::Host
+    + v0_2::focus::scenario::faults::Host
+    + v0_2::focus::scenario::services::Host
+    + v0_2::focus::scenario::http::Host
+    + v0_2::focus::scenario::load::Host
+    + v0_2::focus::scenario::focus_server::Host
+    + v0_2::focus::scenario::runtime::Host
+{
+}
+
+impl<T> HostV0_2 for T where
+    T: v0_2::focus::scenario::types::Host
+        + v0_2::focus::scenario::workloads::Host
+        + v0_2::focus::scenario::faults::Host
+        + v0_2::focus::scenario::services::Host
+        + v0_2::focus::scenario::http::Host
+        + v0_2::focus::scenario::load::Host
+        + v0_2::focus::scenario::focus_server::Host
+        + v0_2::focus::scenario::runtime::Host
+{
+}
+
+/// What the host state must provide: every import of every contract version this runner
+/// speaks, and the panic message the guest reported, if any.
+pub trait GuestHost: HostV0_1 + HostV0_2 + Send + 'static {
     /// The message the guest sent through `report-panic`, if it did.
     fn reported_panic(&self) -> Option<String>;
 }
@@ -121,35 +165,68 @@ pub struct LoadedComponent<H: 'static> {
     pub load_time: Duration,
     /// Why the compile cache could not be used, if it could not.
     pub cache_warning: Option<String>,
-    pre: ScenarioPre<GuestState<H>>,
+    /// The contract version it was built against.
+    pub version: ContractVersion,
+    pre: Pre<H>,
+}
+
+/// A component linked against its contract version's bindings.
+enum Pre<H: 'static> {
+    V0_1(v0_1::ScenarioPre<GuestState<H>>),
+    V0_2(v0_2::ScenarioPre<GuestState<H>>),
+}
+
+/// An instance of a component, of its contract version.
+enum Instance {
+    V0_1(v0_1::Scenario),
+    V0_2(v0_2::Scenario),
+}
+
+impl<H: GuestHost> Pre<H> {
+    async fn instantiate(&self, store: &mut Store<GuestState<H>>) -> wasmtime::Result<Instance> {
+        Ok(match self {
+            Self::V0_1(pre) => Instance::V0_1(pre.instantiate_async(store).await?),
+            Self::V0_2(pre) => Instance::V0_2(pre.instantiate_async(store).await?),
+        })
+    }
 }
 
 /// The wasmtime engine of one run, with its linker, compile cache and epoch ticker.
 pub struct ScenarioEngine<H: GuestHost> {
     engine: Engine,
-    linker: Linker<GuestState<H>>,
+    linker_v0_1: Linker<GuestState<H>>,
+    linker_v0_2: Linker<GuestState<H>>,
     cache: Option<CompileCache>,
     options: EngineOptions,
     _ticker: EpochTicker,
 }
 
 impl<H: GuestHost> ScenarioEngine<H> {
-    /// An engine with epoch interruption and a linker that provides WASI (granting nothing)
-    /// and the contract's imports.
+    /// An engine with epoch interruption and a linker per contract version, each providing
+    /// WASI (granting nothing) and that version's imports.
     pub fn new(options: EngineOptions) -> Result<Self, EngineError> {
         let mut config = Config::new();
         config.epoch_interruption(true).wasm_component_model(true);
         let engine = Engine::new(&config).map_err(|e| EngineError(format!("{e:#}")))?;
-        let mut linker = Linker::new(&engine);
-        wasmtime_wasi::p2::add_to_linker_async(&mut linker)
-            .map_err(|e| EngineError(format!("{e:#}")))?;
-        Scenario::add_to_linker::<GuestState<H>, HasSelf<H>>(&mut linker, |state| &mut state.host)
-            .map_err(|e| EngineError(format!("{e:#}")))?;
+        let failed = |e: wasmtime::Error| EngineError(format!("{e:#}"));
+        let mut linker_v0_1 = Linker::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_async(&mut linker_v0_1).map_err(failed)?;
+        v0_1::Scenario::add_to_linker::<GuestState<H>, HasSelf<H>>(&mut linker_v0_1, |state| {
+            &mut state.host
+        })
+        .map_err(failed)?;
+        let mut linker_v0_2 = Linker::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_async(&mut linker_v0_2).map_err(failed)?;
+        v0_2::Scenario::add_to_linker::<GuestState<H>, HasSelf<H>>(&mut linker_v0_2, |state| {
+            &mut state.host
+        })
+        .map_err(failed)?;
         let ticker = EpochTicker::start(engine.clone())?;
         let cache = options.cache_dir.clone().map(CompileCache::new);
         Ok(Self {
             engine,
-            linker,
+            linker_v0_1,
+            linker_v0_2,
             cache,
             options,
             _ticker: ticker,
@@ -195,13 +272,27 @@ impl<H: GuestHost> ScenarioEngine<H> {
                 None,
             ),
         };
-        self.check_component(path, &component)?;
+        let version = self.check_component(path, &component)?;
         let other = |e: wasmtime::Error| LoadError::OtherWorld {
             path: path.to_owned(),
             reason: one_line(&format!("{e:#}")),
         };
-        let instance_pre = self.linker.instantiate_pre(&component).map_err(other)?;
-        let pre = ScenarioPre::new(instance_pre).map_err(other)?;
+        let pre = match version {
+            ContractVersion::V0_1 => {
+                let instance_pre = self
+                    .linker_v0_1
+                    .instantiate_pre(&component)
+                    .map_err(other)?;
+                Pre::V0_1(v0_1::ScenarioPre::new(instance_pre).map_err(other)?)
+            }
+            ContractVersion::V0_2 => {
+                let instance_pre = self
+                    .linker_v0_2
+                    .instantiate_pre(&component)
+                    .map_err(other)?;
+                Pre::V0_2(v0_2::ScenarioPre::new(instance_pre).map_err(other)?)
+            }
+        };
         let name = path
             .file_stem()
             .map(|s| s.to_string_lossy().into_owned())
@@ -212,11 +303,16 @@ impl<H: GuestHost> ScenarioEngine<H> {
             from_cache,
             load_time: started.elapsed(),
             cache_warning,
+            version,
             pre,
         })
     }
 
-    fn check_component(&self, path: &Path, component: &Component) -> Result<(), LoadError> {
+    fn check_component(
+        &self,
+        path: &Path,
+        component: &Component,
+    ) -> Result<ContractVersion, LoadError> {
         let ty = component.component_type();
         let imports: Vec<&str> = ty.imports(&self.engine).map(|(name, _)| name).collect();
         let exports: Vec<&str> = ty.exports(&self.engine).map(|(name, _)| name).collect();
@@ -255,7 +351,7 @@ impl<H: GuestHost> ScenarioEngine<H> {
         component: &LoadedComponent<H>,
         host: H,
         control: &RunControl,
-        f: impl AsyncFnOnce(&Scenario, &mut Store<GuestState<H>>) -> wasmtime::Result<R>,
+        f: impl AsyncFnOnce(&Instance, &mut Store<GuestState<H>>) -> wasmtime::Result<R>,
     ) -> (Result<R, Fault>, GuestRun<H>) {
         let started = Instant::now();
         let (mut store, stdout, stderr) = self.new_store(host, control);
@@ -264,7 +360,7 @@ impl<H: GuestHost> ScenarioEngine<H> {
         let hard_deadline = durations::deadline_after(control.deadline, Duration::from_millis(250));
         let result = {
             let call = async {
-                let instance = component.pre.instantiate_async(&mut store).await?;
+                let instance = component.pre.instantiate(&mut store).await?;
                 f(&instance, &mut store).await
             };
             tokio::select! {
@@ -307,7 +403,16 @@ impl<H: GuestHost> ScenarioEngine<H> {
         let control = RunControl::new(self.options.listing_timeout, Interrupt::default());
         let (result, _run) = self
             .call(component, host, &control, async |instance, store| {
-                instance.focus_scenario_suite().call_scenarios(store).await
+                Ok(match instance {
+                    Instance::V0_1(i) => {
+                        let metas = i.focus_scenario_suite().call_scenarios(store).await?;
+                        metas.into_iter().map(ScenarioMeta::from).collect()
+                    }
+                    Instance::V0_2(i) => {
+                        let metas = i.focus_scenario_suite().call_scenarios(store).await?;
+                        metas.into_iter().map(ScenarioMeta::from).collect()
+                    }
+                })
             })
             .await;
         let listing = |reason: String| LoadError::Listing {
@@ -315,10 +420,7 @@ impl<H: GuestHost> ScenarioEngine<H> {
             reason,
         };
         let metas: Vec<ScenarioMeta> = result
-            .map_err(|fault| listing(format!("{}: {}", fault.kind.as_str(), fault.message)))?
-            .into_iter()
-            .map(ScenarioMeta::from)
-            .collect();
+            .map_err(|fault| listing(format!("{}: {}", fault.kind.as_str(), fault.message)))?;
         let mut seen = std::collections::HashSet::new();
         for meta in &metas {
             if meta.name.trim().is_empty() {
@@ -354,10 +456,49 @@ impl<H: GuestHost> ScenarioEngine<H> {
     ) -> GuestRun<H> {
         let (result, mut run) = self
             .call(component, host, control, async |instance, store| {
-                instance.focus_scenario_suite().call_run(store, name).await
+                Ok(match instance {
+                    Instance::V0_1(i) => {
+                        i.focus_scenario_suite().call_run(store, name).await?.into()
+                    }
+                    Instance::V0_2(i) => {
+                        i.focus_scenario_suite().call_run(store, name).await?.into()
+                    }
+                })
             })
             .await;
-        run.result = result.map(GuestOutcome::from);
+        run.result = result;
         run
+    }
+
+    /// Checks `component`'s steady-state hypothesis once, on a fresh instance within
+    /// `control`. `None` when it declares none (every 0.1 component, and a 0.2 component whose
+    /// `steady-state` answers `none`); else the check's outcome, or the fault that ended it.
+    pub async fn steady_state(
+        &self,
+        component: &LoadedComponent<H>,
+        host: H,
+        control: &RunControl,
+    ) -> Option<GuestRun<H>> {
+        if component.version == ContractVersion::V0_1 {
+            return None;
+        }
+        let (result, mut run) = self
+            .call(component, host, control, async |instance, store| {
+                Ok(match instance {
+                    Instance::V0_1(_) => None,
+                    Instance::V0_2(i) => i
+                        .focus_scenario_suite()
+                        .call_steady_state(store)
+                        .await?
+                        .map(GuestOutcome::from),
+                })
+            })
+            .await;
+        run.result = match result {
+            Ok(None) => return None,
+            Ok(Some(outcome)) => Ok(outcome),
+            Err(fault) => Err(fault),
+        };
+        Some(run)
     }
 }

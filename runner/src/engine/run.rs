@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::Notify;
 
-use super::bindings::exports::focus::scenario::suite;
+use super::bindings::{v0_1, v0_2};
 use super::store::CapturedOutput;
 use crate::guest_text;
 
@@ -35,20 +35,32 @@ const MAX_NAME_BYTES: usize = 1 << 10;
 /// The most tags a scenario keeps.
 const MAX_TAGS: usize = 100;
 
-impl From<suite::Meta> for ScenarioMeta {
-    fn from(meta: suite::Meta) -> Self {
-        let name = |text: &str| guest_text::line(text, MAX_NAME_BYTES);
-        Self {
-            name: name(&meta.name),
-            description: guest_text::cap_owned(meta.description, MAX_MESSAGE_BYTES),
-            tags: meta.tags.iter().take(MAX_TAGS).map(|t| name(t)).collect(),
-            key: meta.key.as_deref().map(name),
-            timeout: meta.timeout.map(Duration::from_nanos),
+/// Converts one version's `meta` record: the same fields in every version, capped and escaped.
+macro_rules! meta_from {
+    ($meta:ty) => {
+        impl From<$meta> for ScenarioMeta {
+            fn from(meta: $meta) -> Self {
+                let name = |text: &str| guest_text::line(text, MAX_NAME_BYTES);
+                Self {
+                    name: name(&meta.name),
+                    description: guest_text::cap_owned(meta.description, MAX_MESSAGE_BYTES),
+                    tags: meta.tags.iter().take(MAX_TAGS).map(|t| name(t)).collect(),
+                    key: meta.key.as_deref().map(name),
+                    timeout: meta.timeout.map(Duration::from_nanos),
+                }
+            }
         }
-    }
+    };
 }
+meta_from!(v0_1::exports::focus::scenario::suite::Meta);
+meta_from!(v0_2::exports::focus::scenario::suite::Meta);
 
-/// How a scenario ended, by its own account.
+/// The start of a 0.1 `failed` outcome's message that carries a host error, not a failed
+/// assertion: the 0.1 SDK's convention, as contract 0.1 has no outcome case for it. Contract
+/// 0.2 has one, `error(host-error)`.
+pub const HOST_ERROR_PREFIX: &str = "host error: ";
+
+/// How a scenario (or a steady-state check) ended, by its own account.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum GuestOutcome {
     /// Every check held.
@@ -62,18 +74,83 @@ pub enum GuestOutcome {
     },
     /// The scenario chose not to run.
     Skipped(String),
+    /// A host call failed and the scenario gave the error back (0.2's `error(host-error)`, or
+    /// a 0.1 `failed` outcome whose message starts with [`HOST_ERROR_PREFIX`]).
+    HostError {
+        /// The error's case, such as `not-permitted`; empty when a 0.1 component did not say.
+        kind: String,
+        /// The error's message.
+        message: String,
+        /// More text, when the guest gave some.
+        detail: Option<String>,
+    },
 }
 
-impl From<suite::Outcome> for GuestOutcome {
-    fn from(outcome: suite::Outcome) -> Self {
+impl GuestOutcome {
+    /// One line for messages: `passed`, the failure's message, the skip reason or the error.
+    pub fn summary(&self) -> String {
+        match self {
+            Self::Passed => "passed".to_owned(),
+            Self::Failed { message, .. } => message.clone(),
+            Self::Skipped(reason) => format!("skipped: {reason}"),
+            Self::HostError { kind, message, .. } if kind.is_empty() => {
+                format!("host error: {message}")
+            }
+            Self::HostError { kind, message, .. } => format!("host error ({kind}): {message}"),
+        }
+    }
+}
+
+impl From<v0_1::exports::focus::scenario::suite::Outcome> for GuestOutcome {
+    fn from(outcome: v0_1::exports::focus::scenario::suite::Outcome) -> Self {
+        use v0_1::exports::focus::scenario::suite::Outcome;
         match outcome {
-            suite::Outcome::Passed => Self::Passed,
-            suite::Outcome::Failed(f) => Self::Failed {
+            Outcome::Passed => Self::Passed,
+            Outcome::Failed(f) => match f.message.strip_prefix(HOST_ERROR_PREFIX) {
+                Some(message) => Self::HostError {
+                    kind: String::new(),
+                    message: guest_text::cap(message, MAX_MESSAGE_BYTES).into_owned(),
+                    detail: f.detail.map(|d| guest_text::cap_owned(d, MAX_DETAIL_BYTES)),
+                },
+                None => Self::Failed {
+                    message: guest_text::cap_owned(f.message, MAX_MESSAGE_BYTES),
+                    detail: f.detail.map(|d| guest_text::cap_owned(d, MAX_DETAIL_BYTES)),
+                },
+            },
+            Outcome::Skipped(reason) => {
+                Self::Skipped(guest_text::cap_owned(reason, MAX_MESSAGE_BYTES))
+            }
+        }
+    }
+}
+
+impl From<v0_2::exports::focus::scenario::suite::Outcome> for GuestOutcome {
+    fn from(outcome: v0_2::exports::focus::scenario::suite::Outcome) -> Self {
+        use v0_2::exports::focus::scenario::suite::Outcome;
+        use v0_2::focus::scenario::types::HostError;
+        match outcome {
+            Outcome::Passed => Self::Passed,
+            Outcome::Failed(f) => Self::Failed {
                 message: guest_text::cap_owned(f.message, MAX_MESSAGE_BYTES),
                 detail: f.detail.map(|d| guest_text::cap_owned(d, MAX_DETAIL_BYTES)),
             },
-            suite::Outcome::Skipped(reason) => {
+            Outcome::Skipped(reason) => {
                 Self::Skipped(guest_text::cap_owned(reason, MAX_MESSAGE_BYTES))
+            }
+            Outcome::Error(error) => {
+                let (kind, message) = match error {
+                    HostError::NotPermitted(m) => ("not-permitted", m),
+                    HostError::NotFound(m) => ("not-found", m),
+                    HostError::Unsupported(m) => ("unsupported", m),
+                    HostError::Timeout(m) => ("timeout", m),
+                    HostError::Invalid(m) => ("invalid", m),
+                    HostError::Failed(m) => ("failed", m),
+                };
+                Self::HostError {
+                    kind: kind.to_owned(),
+                    message: guest_text::cap_owned(message, MAX_MESSAGE_BYTES),
+                    detail: None,
+                }
             }
         }
     }
@@ -311,10 +388,13 @@ pub(crate) fn classify(error: &wasmtime::Error, cx: &FaultContext<'_>) -> Fault 
         };
     }
     if let Some(panic) = &cx.reported_panic {
-        let message = if panic.starts_with("panicked") {
-            panic.clone()
+        // std's panic text is two lines ("panicked at FILE:LINE:COL:" then the message):
+        // the failure message keeps both, on one line.
+        let joined = panic.split_whitespace().collect::<Vec<_>>().join(" ");
+        let message = if joined.starts_with("panicked") {
+            joined
         } else {
-            format!("panicked: {panic}")
+            format!("panicked: {joined}")
         };
         return fault(FaultKind::Panic, message);
     }
@@ -337,11 +417,11 @@ pub(crate) fn classify(error: &wasmtime::Error, cx: &FaultContext<'_>) -> Fault 
         ),
         Some(wasmtime::Trap::StackOverflow) => fault(FaultKind::Trap, STACK_OVERFLOW.into()),
         // A Rust guest's stack lives in its linear memory: running off its end is an
-        // out-of-bounds access, deep in recursion.
-        Some(wasmtime::Trap::MemoryOutOfBounds) if backtrace_depth(error) >= DEEP_STACK => fault(
+        // out-of-bounds access, deep in one recursing function.
+        Some(wasmtime::Trap::MemoryOutOfBounds) if is_endless_recursion(error) => fault(
             FaultKind::Trap,
             format!(
-                "{STACK_OVERFLOW} (an out-of-bounds memory access {} frames deep)",
+                "{STACK_OVERFLOW} (an out-of-bounds memory access in a backtrace of {} frames of one function)",
                 backtrace_depth(error)
             ),
         ),
@@ -352,13 +432,28 @@ pub(crate) fn classify(error: &wasmtime::Error, cx: &FaultContext<'_>) -> Fault 
 
 const STACK_OVERFLOW: &str =
     "stack overflow: the guest ran out of stack (endless or too deep recursion?)";
-/// A backtrace at least this deep, ending in an out-of-bounds access, is a stack overflow.
-const DEEP_STACK: usize = 1000;
+/// wasmtime keeps the innermost frames of a backtrace, 20 by default; a backtrace this deep
+/// whose frames are all one function, ending in an out-of-bounds access, is a stack overflow.
+const DEEP_STACK: usize = 16;
 
 fn backtrace_depth(error: &wasmtime::Error) -> usize {
     error
         .downcast_ref::<wasmtime::WasmBacktrace>()
         .map_or(0, |b| b.frames().len())
+}
+
+/// Whether the trap's backtrace is at least [`DEEP_STACK`] frames of one function.
+fn is_endless_recursion(error: &wasmtime::Error) -> bool {
+    error
+        .downcast_ref::<wasmtime::WasmBacktrace>()
+        .is_some_and(|b| {
+            let frames = b.frames();
+            frames.len() >= DEEP_STACK
+                && frames
+                    .iter()
+                    .skip(1)
+                    .all(|f| f.func_index() == frames[1].func_index())
+        })
 }
 
 /// The first line of `text`, without trailing space; "(no message)" when empty.

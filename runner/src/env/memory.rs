@@ -8,6 +8,8 @@
 //! startup_ms = 0                      # how long a new pod takes to become ready
 //! journal_file = "target/sim.jsonl"   # every operation, one JSON line each (optional)
 //! focus_url = "http://127.0.0.1:5000" # where `configure` and `get` go (optional)
+//! [environments.sim.http_services]     # services scenarios may send HTTP to, by base URL
+//! focus-server = "http://127.0.0.1:5000"
 //! [environments.sim.workloads.mongodb]
 //! replicas = 1                        # the declared (steady-state) count
 //! initial_replicas = 1                # the count at start, to test a broken steady state
@@ -43,6 +45,9 @@ pub struct MemoryConfig {
     pub journal_file: Option<PathBuf>,
     /// The Focus Server's base URL; a closed port when not given.
     pub focus_url: Option<String>,
+    /// The HTTP services, by name, with their base URLs; they are services too.
+    #[serde(default)]
+    pub http_services: BTreeMap<String, String>,
 }
 
 /// One simulated workload.
@@ -84,6 +89,7 @@ struct State {
 pub struct MemoryEnvironment {
     name: String,
     services: Vec<String>,
+    http_services: BTreeMap<String, String>,
     startup: Duration,
     focus_url: String,
     state: Mutex<State>,
@@ -146,12 +152,19 @@ impl MemoryEnvironment {
             }
             state.workloads.insert(name.clone(), workload);
         }
+        let mut services = config
+            .services
+            .clone()
+            .unwrap_or_else(|| config.workloads.keys().cloned().collect());
+        for name in config.http_services.keys() {
+            if !services.contains(name) {
+                services.push(name.clone());
+            }
+        }
         Ok(Self {
             name: ctx.name.clone(),
-            services: config
-                .services
-                .clone()
-                .unwrap_or_else(|| config.workloads.keys().cloned().collect()),
+            services,
+            http_services: config.http_services.clone(),
             startup: Duration::from_millis(config.startup_ms),
             focus_url: config
                 .focus_url
@@ -237,6 +250,12 @@ impl Environment for MemoryEnvironment {
 
     fn focus_url(&self) -> String {
         self.focus_url.clone()
+    }
+
+    fn http_url(&self, service: &str) -> Option<String> {
+        self.http_services
+            .get(service)
+            .map(|url| url.trim_end_matches('/').to_owned())
     }
 
     async fn scale(&self, workload: &str, replicas: u32) -> EnvResult<()> {

@@ -11,6 +11,7 @@ pub mod memory;
 use std::time::Duration;
 
 use async_trait::async_trait;
+pub use fault_proxy::{Direction, Fault, FaultId, FaultKind, next_id as next_fault_id};
 
 /// Why an environment operation did not do what was asked. The cases mirror the contract's
 /// `host-error`; each message names the operation, its target and what to try.
@@ -104,7 +105,8 @@ pub struct EnvironmentInfo {
     pub capabilities: Capabilities,
     /// The workloads that may be touched: the allow-list.
     pub workloads: Vec<String>,
-    /// The services that may be probed: the allow-list.
+    /// The services that may be probed or, when declared as HTTP services, sent HTTP
+    /// requests: the allow-list.
     pub services: Vec<String>,
 }
 
@@ -139,6 +141,14 @@ pub trait Environment: Send + Sync {
     /// The base URL of the Focus Server, such as `http://127.0.0.1:5000`, without a trailing `/`.
     fn focus_url(&self) -> String;
 
+    /// The base URL of `service` when it is declared as an HTTP service, such as
+    /// `http://127.0.0.1:5000`; `None` for any other name. Scenarios send HTTP requests only
+    /// to these (contract 0.2's `http`).
+    fn http_url(&self, service: &str) -> Option<String> {
+        let _ = service;
+        None
+    }
+
     /// Sets the desired replica count of `workload`.
     async fn scale(&self, workload: &str, replicas: u32) -> EnvResult<()>;
 
@@ -159,6 +169,26 @@ pub trait Environment: Send + Sync {
 
     /// Lifts a block; a no-op when there is none.
     async fn unblock_network(&self, workload: &str) -> EnvResult<()>;
+
+    /// Adds a network fault in front of `workload` under `id` (from [`fault_proxy::next_id`],
+    /// so that the host can journal it first), after those in place. The host checks the
+    /// fault's values first ([`Fault::validate`]).
+    async fn add_fault(&self, workload: &str, id: FaultId, fault: Fault) -> EnvResult<()> {
+        let _ = id;
+        Err(EnvError::Unsupported(format!(
+            "the {} environment cannot put a {} fault in front of {workload}",
+            self.info().kind,
+            fault.kind.name()
+        )))
+    }
+
+    /// Removes fault `id` from `workload`; `NotFound` when it is not in place.
+    async fn remove_fault(&self, workload: &str, id: FaultId) -> EnvResult<()> {
+        Err(EnvError::Unsupported(format!(
+            "the {} environment has no fault {id} on {workload}: it cannot inject faults",
+            self.info().kind
+        )))
+    }
 
     /// Resident bytes of `workload`'s pods, summed; `None` when no pod runs.
     async fn memory(&self, workload: &str) -> EnvResult<Option<u64>>;

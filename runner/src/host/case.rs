@@ -9,10 +9,6 @@ use super::journal::UndoStep;
 use crate::engine::{GuestOutcome, GuestRun, LoadError, ScenarioMeta};
 use crate::report::{CaseOutcome, CaseReport, SuiteReport};
 
-/// The start of a `failed` outcome's message that carries a host error, not a failed
-/// assertion: the SDK's convention, because the contract's `outcome` has no case for it.
-pub const HOST_ERROR_PREFIX: &str = "host error: ";
-
 pub(super) fn meta_properties(meta: &ScenarioMeta) -> Vec<(String, String)> {
     let mut properties = Vec::new();
     if let Some(key) = &meta.key {
@@ -71,11 +67,20 @@ pub(super) fn outcome(
         Ok(GuestOutcome::Skipped(reason)) => CaseOutcome::Skipped {
             reason: reason.clone(),
         },
-        Ok(GuestOutcome::Failed { message, detail }) if message.starts_with(HOST_ERROR_PREFIX) => {
+        Ok(GuestOutcome::HostError {
+            kind,
+            message,
+            detail,
+        }) => {
+            let message = if kind.is_empty() {
+                message.clone()
+            } else {
+                format!("{kind}: {message}")
+            };
             CaseOutcome::Error {
                 kind: "host-error".into(),
-                message: message[HOST_ERROR_PREFIX.len()..].to_owned(),
                 detail: detail.clone().unwrap_or_else(|| message.clone()),
+                message,
             }
         }
         Ok(GuestOutcome::Failed { message, detail }) => CaseOutcome::Failed {

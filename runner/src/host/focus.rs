@@ -1,33 +1,30 @@
-//! The contract's `focus-server` imports: one HTTP attempt per call, never a retry, timed by
-//! the host, against the environment's Focus Server address only.
+//! Contract 0.1's `focus-server` imports (configure, get, jobs): one HTTP attempt per call,
+//! never a retry, timed by the host, against the environment's Focus Server address only,
+//! through the run's one [`HttpClient`]. Contract 0.2 has `http` instead; its SDKs build these.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use reqwest::{Method, Url};
 use serde::Deserialize;
 
 use super::ScenarioHost;
-use crate::engine::bindings::focus::scenario::focus_server::{
+use super::http::{Exchange, HttpClient, MAX_BODY_BYTES, SendError, join, path_and_query};
+use crate::engine::bindings::v0_1::focus::scenario::focus_server::{
     self, ConfigureRequest, ConfigureRoute, HttpResponse, Job,
 };
-use crate::engine::bindings::focus::scenario::types::HostError;
+use crate::engine::bindings::v0_1::focus::scenario::types::HostError;
 
-/// The longest response body kept; the rest is cut with a note.
-const MAX_BODY_BYTES: usize = 1 << 20;
-
-/// An HTTP client for the Focus Server at one base URL. No connection pooling, no redirects,
-/// no proxies and no retries: every call is exactly one request on a new connection, so
-/// `elapsed` is that request's time.
+/// The run's HTTP client and the Focus Server's base URL, for contract 0.1's Focus Server
+/// calls; its client serves contract 0.2's `http` too.
 #[derive(Clone, Debug)]
 pub struct FocusClient {
-    http: reqwest::Client,
+    http: HttpClient,
     base: Url,
 }
 
 impl FocusClient {
     /// A client for `base_url` such as `http://127.0.0.1:5000`.
     pub fn new(base_url: &str) -> Result<Self, String> {
-        install_crypto_provider();
         let base = Url::parse(base_url)
             .map_err(|e| format!("the Focus Server URL `{base_url}` is not a URL: {e}"))?;
         if !matches!(base.scheme(), "http" | "https") || base.host().is_none() {
@@ -35,14 +32,10 @@ impl FocusClient {
                 "the Focus Server URL `{base_url}` must be http:// or https:// with a host"
             ));
         }
-        let http = reqwest::Client::builder()
-            .pool_max_idle_per_host(0)
-            .redirect(reqwest::redirect::Policy::none())
-            .retry(reqwest::retry::never())
-            .no_proxy()
-            .build()
-            .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
-        Ok(Self { http, base })
+        Ok(Self {
+            http: HttpClient::new()?,
+            base,
+        })
     }
 
     /// The base URL.
@@ -50,28 +43,16 @@ impl FocusClient {
         &self.base
     }
 
-    /// The URL of `path` (which must start with `/`) under the base, refusing anything that
-    /// would reach another host.
+    /// The run's one HTTP client.
+    pub fn http(&self) -> &HttpClient {
+        &self.http
+    }
+
+    /// The URL of `path` under the base; 0.1 calls a bad path `not-permitted`.
     fn url(&self, path: &str) -> Result<Url, HostError> {
-        if !path.starts_with('/')
-            || path.starts_with("//")
-            || path.contains('\\')
-            || path.contains('#')
-        {
-            return Err(HostError::NotPermitted(format!(
-                "`{path}` is not a path of the Focus Server: give a path such as `/health` (starting with one `/`)"
-            )));
-        }
-        let base = self.base.as_str().trim_end_matches('/');
-        let url = Url::parse(&format!("{base}{path}"))
-            .map_err(|e| HostError::Failed(format!("`{path}` does not make a valid URL: {e}")))?;
-        if url.origin() != self.base.origin() {
-            return Err(HostError::NotPermitted(format!(
-                "`{path}` would leave the Focus Server at {}",
-                self.base
-            )));
-        }
-        Ok(url)
+        join(&self.base, path).map_err(|e| {
+            HostError::NotPermitted(format!("{e} of the Focus Server at {}", self.base))
+        })
     }
 
     /// Sends one request and reads the whole answer, within `timeout`.
@@ -82,62 +63,35 @@ impl FocusClient {
         body: Option<String>,
         timeout: Duration,
     ) -> Result<HttpResponse, HostError> {
-        let request = format!("{method} {}", path_and_query(&url));
-        let mut builder = self.http.request(method, url).timeout(timeout);
-        if let Some(body) = body {
-            builder = builder
-                .header(reqwest::header::CONTENT_TYPE, "application/json")
-                .body(body);
-        }
-        let started = Instant::now();
-        let outcome = async {
-            let response = builder.send().await?;
-            let status = response.status().as_u16();
-            let retry_after = response
-                .headers()
-                .get(reqwest::header::RETRY_AFTER)
-                .and_then(|v| v.to_str().ok())
-                .and_then(parse_retry_after);
-            let bytes = response.bytes().await?;
-            Ok::<_, reqwest::Error>((status, retry_after, bytes))
-        }
-        .await;
-        let elapsed = started.elapsed();
-        match outcome {
-            Ok((status, retry_after, bytes)) => Ok(HttpResponse {
-                request,
-                status,
-                body: body_text(&bytes),
-                elapsed: elapsed.as_nanos() as u64,
-                retry_after: retry_after.map(|d| d.as_nanos() as u64),
-            }),
-            Err(e) if e.is_timeout() => Err(HostError::Timeout(format!(
-                "{request} got no complete answer within {}",
-                crate::engine::format_duration(timeout)
-            ))),
-            Err(e) => Err(HostError::Failed(format!(
-                "{request} to the Focus Server at {}: {}",
-                self.base,
-                describe_error(&e)
-            ))),
+        let (headers, body) = match body {
+            Some(body) => (
+                vec![("content-type".to_owned(), "application/json".to_owned())],
+                body.into_bytes(),
+            ),
+            None => (Vec::new(), Vec::new()),
+        };
+        match self.http.send(method, url, &headers, body, timeout).await {
+            Ok(exchange) => Ok(response(exchange)),
+            Err(SendError::Timeout(m)) => Err(HostError::Timeout(m)),
+            Err(SendError::Failed(m)) => Err(HostError::Failed(format!("the Focus Server: {m}"))),
         }
     }
 }
 
-/// `/jobs?task_id=t1`: what a log line shows of a URL.
-fn path_and_query(url: &Url) -> String {
-    match url.query() {
-        Some(query) => format!("{}?{query}", url.path()),
-        None => url.path().to_owned(),
+/// 0.1's response: the body as text, and `Retry-After` read.
+fn response(exchange: Exchange) -> HttpResponse {
+    let retry_after = exchange
+        .headers
+        .iter()
+        .find(|(name, _)| name == "retry-after")
+        .and_then(|(_, value)| parse_retry_after(value));
+    HttpResponse {
+        request: exchange.request,
+        status: exchange.status,
+        body: body_text(&exchange.body),
+        elapsed: exchange.elapsed.as_nanos() as u64,
+        retry_after: retry_after.map(|d| d.as_nanos() as u64),
     }
-}
-
-/// Installs rustls' ring provider once per process; reqwest is built without one.
-fn install_crypto_provider() {
-    static ONCE: std::sync::Once = std::sync::Once::new();
-    ONCE.call_once(|| {
-        let _ = rustls::crypto::ring::default_provider().install_default();
-    });
 }
 
 /// `Retry-After` in seconds (`3`, or `1.5` as some servers send); an HTTP date, or a value
@@ -147,34 +101,11 @@ pub fn parse_retry_after(value: &str) -> Option<Duration> {
 }
 
 fn body_text(bytes: &[u8]) -> String {
-    if bytes.len() <= MAX_BODY_BYTES {
-        return String::from_utf8_lossy(bytes).into_owned();
+    let mut text = String::from_utf8_lossy(bytes).into_owned();
+    if bytes.len() >= MAX_BODY_BYTES {
+        text.push_str("\n[… the rest of the body was not kept]");
     }
-    let mut text = String::from_utf8_lossy(&bytes[..MAX_BODY_BYTES]).into_owned();
-    text.push_str(&format!(
-        "\n[… {} more bytes not kept]",
-        bytes.len() - MAX_BODY_BYTES
-    ));
     text
-}
-
-/// What went wrong with a request, in a few words: the innermost cause, which is the one that
-/// says what happened ("Connection refused (os error 111)"), with what was being done.
-fn describe_error(error: &reqwest::Error) -> String {
-    let mut root: &dyn std::error::Error = error;
-    while let Some(source) = root.source() {
-        root = source;
-    }
-    let stage = if error.is_connect() {
-        "cannot connect"
-    } else if error.is_body() || error.is_decode() {
-        "the answer broke off"
-    } else if error.is_request() {
-        "sending the request failed"
-    } else {
-        "failed"
-    };
-    format!("{stage}: {root}")
 }
 
 /// One job as `GET /jobs` lists it.

@@ -1,11 +1,12 @@
-//! The contract's `workloads`, `services` and `runtime` imports. Every environment call passes
-//! the allow-list, is journalled before it mutates anything, and is bounded in time.
+//! Contract 0.2's `workloads`, `services` and `runtime` imports (0.1's delegate to them, see
+//! `v0_1`). Every environment call passes the allow-list, is journalled before it mutates
+//! anything, and is bounded in time.
 
 use std::time::{Duration, Instant};
 
 use super::{ScenarioHost, Undo, host_error};
-use crate::engine::bindings::focus::scenario::types::{self, HostError};
-use crate::engine::bindings::focus::scenario::{runtime, services, workloads};
+use crate::engine::bindings::v0_2::focus::scenario::types::{self, HostError};
+use crate::engine::bindings::v0_2::focus::scenario::{runtime, services, workloads};
 use crate::env::BlockMode;
 
 type HostResult<T> = wasmtime::Result<Result<T, HostError>>;
@@ -14,7 +15,10 @@ impl types::Host for ScenarioHost {}
 
 impl workloads::Host for ScenarioHost {
     async fn scale(&mut self, workload: String, replicas: u32) -> HostResult<()> {
-        let env = match self.allow_workload(&workload) {
+        let env = match self
+            .refuse_in_hypothesis("scale")
+            .and_then(|()| self.allow_workload(&workload))
+        {
             Ok(env) => env,
             Err(e) => return Ok(Err(e)),
         };
@@ -52,7 +56,10 @@ impl workloads::Host for ScenarioHost {
     }
 
     async fn delete_pod(&mut self, workload: String) -> HostResult<String> {
-        let env = match self.allow_workload(&workload) {
+        let env = match self
+            .refuse_in_hypothesis("delete-pod")
+            .and_then(|()| self.allow_workload(&workload))
+        {
             Ok(env) => env,
             Err(e) => return Ok(Err(e)),
         };
@@ -113,7 +120,10 @@ impl workloads::Host for ScenarioHost {
         workload: String,
         mode: workloads::BlockMode,
     ) -> HostResult<()> {
-        let env = match self.allow_workload(&workload) {
+        let env = match self
+            .refuse_in_hypothesis("block-network")
+            .and_then(|()| self.allow_workload(&workload))
+        {
             Ok(env) => env,
             Err(e) => return Ok(Err(e)),
         };
@@ -133,7 +143,10 @@ impl workloads::Host for ScenarioHost {
     }
 
     async fn unblock_network(&mut self, workload: String) -> HostResult<()> {
-        let env = match self.allow_workload(&workload) {
+        let env = match self
+            .refuse_in_hypothesis("unblock-network")
+            .and_then(|()| self.allow_workload(&workload))
+        {
             Ok(env) => env,
             Err(e) => return Ok(Err(e)),
         };
@@ -183,6 +196,21 @@ impl runtime::Host for ScenarioHost {
         Ok(clock_origin().elapsed().as_nanos() as u64)
     }
 
+    async fn wall_clock(&mut self) -> wasmtime::Result<u64> {
+        let since_epoch = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default();
+        Ok(since_epoch.as_millis() as u64)
+    }
+
+    async fn param(&mut self, name: String) -> wasmtime::Result<Option<String>> {
+        let value = self.run.params.get(&name).cloned();
+        if !self.params_read.iter().any(|(read, _)| *read == name) && self.params_read.len() < 100 {
+            self.params_read.push((name, value.clone()));
+        }
+        Ok(value)
+    }
+
     async fn sleep(&mut self, duration: types::Duration) -> wasmtime::Result<()> {
         let duration = Duration::from_nanos(duration);
         let remaining = self.remaining();
@@ -222,6 +250,8 @@ impl runtime::Host for ScenarioHost {
                 kind: "none".into(),
                 capabilities: runtime::Capabilities::empty(),
                 workloads: Vec::new(),
+                services: Vec::new(),
+                run_id: self.run.run_id.clone(),
             });
         };
         let c = info.capabilities;
@@ -242,6 +272,8 @@ impl runtime::Host for ScenarioHost {
             kind: info.kind.to_owned(),
             capabilities,
             workloads: info.workloads.clone(),
+            services: info.services.clone(),
+            run_id: self.run.run_id.clone(),
         })
     }
 

@@ -4,6 +4,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use super::http::{HttpClient, SendError, ServiceRequest};
 use crate::env::{Deviation, Environment};
 
 /// The operation that undoes one mutation.
@@ -26,6 +27,9 @@ pub enum Undo {
         /// The workload.
         workload: String,
     },
+    /// A rollback action the scenario registered with `on-rollback`: one HTTP request. Any
+    /// answer under 500 counts as done; a 5xx or no answer is a failed step.
+    Http(ServiceRequest),
 }
 
 impl std::fmt::Display for Undo {
@@ -37,6 +41,7 @@ impl std::fmt::Display for Undo {
             }
             Self::Unblock { workload } => write!(f, "unblock the network of {workload}"),
             Self::WaitReady { workload } => write!(f, "wait until {workload} is ready again"),
+            Self::Http(request) => write!(f, "send {request}"),
         }
     }
 }
@@ -84,8 +89,9 @@ pub struct UndoStep {
     pub count: usize,
     /// What was undone.
     pub undo: Undo,
-    /// `Err` with the reason when it did not work.
-    pub result: Result<(), String>,
+    /// `Err` with the reason when it did not work; `Ok` with what came back, if anything
+    /// (an HTTP step's status).
+    pub result: Result<Option<String>, String>,
     /// How long it took.
     pub elapsed: Duration,
 }
@@ -94,9 +100,14 @@ impl std::fmt::Display for UndoStep {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let ms = self.elapsed.as_secs_f64() * 1000.0;
         match &self.result {
-            Ok(()) => write!(
+            Ok(None) => write!(
                 f,
                 "undo {}/{}: {}: ok ({ms:.0} ms)",
+                self.index, self.count, self.undo
+            ),
+            Ok(Some(answer)) => write!(
+                f,
+                "undo {}/{}: {}: ok, {answer} ({ms:.0} ms)",
                 self.index, self.count, self.undo
             ),
             Err(e) => write!(
@@ -108,10 +119,12 @@ impl std::fmt::Display for UndoStep {
     }
 }
 
-/// Undoes `journal` in reverse against `env`, each step bounded by `step_timeout`, calling
-/// `on_step` as each one ends. Every step is attempted even when one fails.
+/// Undoes `journal` in reverse against `env` (rollback actions through `http`), each step
+/// bounded by `step_timeout`, calling `on_step` as each one ends. Every step is attempted even
+/// when one fails.
 pub async fn undo_all(
     env: &Arc<dyn Environment>,
+    http: &HttpClient,
     journal: &Journal,
     step_timeout: Duration,
     on_step: &mut dyn FnMut(&UndoStep),
@@ -121,16 +134,18 @@ pub async fn undo_all(
     for (i, undo) in journal.entries.iter().rev().enumerate() {
         let started = Instant::now();
         let action = async {
+            let done = |r: crate::env::EnvResult<()>| r.map(|()| None).map_err(|e| e.to_string());
             match undo {
-                Undo::Scale { workload, replicas } => env.scale(workload, *replicas).await,
-                Undo::Unblock { workload } => env.unblock_network(workload).await,
-                Undo::WaitReady { workload } => env.wait_ready(workload, step_timeout).await,
+                Undo::Scale { workload, replicas } => done(env.scale(workload, *replicas).await),
+                Undo::Unblock { workload } => done(env.unblock_network(workload).await),
+                Undo::WaitReady { workload } => done(env.wait_ready(workload, step_timeout).await),
+                Undo::Http(request) => send_rollback(env, http, request, step_timeout).await,
             }
         };
         let result = match tokio::time::timeout(step_timeout + Duration::from_secs(1), action).await
         {
-            Ok(Ok(())) => Ok(()),
-            Ok(Err(e)) => Err(e.to_string()),
+            Ok(Ok(answer)) => Ok(answer),
+            Ok(Err(e)) => Err(e),
             Err(_) => Err(format!(
                 "did not finish within {} s",
                 step_timeout.as_secs()
@@ -147,6 +162,41 @@ pub async fn undo_all(
         steps.push(step);
     }
     steps
+}
+
+/// Sends a rollback action once, within its own timeout and `step_timeout`: `Ok` with the
+/// status when it answered under 500.
+async fn send_rollback(
+    env: &Arc<dyn Environment>,
+    http: &HttpClient,
+    request: &ServiceRequest,
+    step_timeout: Duration,
+) -> Result<Option<String>, String> {
+    let base = env
+        .http_url(&request.service)
+        .ok_or_else(|| format!("service `{}` is no longer an HTTP service", request.service))?;
+    let base = reqwest::Url::parse(&base).map_err(|e| format!("`{base}` is not a URL: {e}"))?;
+    let url = super::http::join(&base, &request.path)?;
+    let timeout = request.timeout.unwrap_or(step_timeout).min(step_timeout);
+    let exchange = http
+        .send(
+            request.method.clone(),
+            url,
+            &request.headers,
+            request.body.clone(),
+            timeout,
+        )
+        .await
+        .map_err(|e| match e {
+            SendError::Timeout(m) | SendError::Failed(m) => m,
+        })?;
+    let body = String::from_utf8_lossy(&exchange.body);
+    let answer = format!("answered {}", exchange.status);
+    if exchange.status >= 500 {
+        Err(format!("{answer}: {}", crate::engine::one_line(&body)))
+    } else {
+        Ok(Some(answer))
+    }
 }
 
 /// Polls `env.deviations()` until there are none or `timeout` passes. `Ok` when steady; else

@@ -6,21 +6,26 @@
 pub mod annotations;
 mod case;
 mod focus;
+pub mod http;
 mod imports;
 pub mod journal;
 pub mod plan;
 mod scenario_log;
 pub mod session;
+mod unsupported;
+mod v0_1;
 
+use std::collections::BTreeMap;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::engine::bindings::focus::scenario::types::HostError;
+use crate::engine::bindings::v0_2::focus::scenario::types::HostError;
 use crate::engine::{GuestHost, RunControl};
 use crate::env::{EnvError, Environment, EnvironmentInfo};
 
 pub use focus::FocusClient;
+pub use http::{HttpClient, ServiceRequest};
 pub use journal::{Journal, Undo, UndoStep};
 pub use scenario_log::{LogLine, MAX_LOG_LINE_BYTES, MAX_LOG_LINES, ScenarioLog};
 
@@ -29,7 +34,7 @@ pub use scenario_log::{LogLine, MAX_LOG_LINE_BYTES, MAX_LOG_LINES, ScenarioLog};
 pub struct HostLimits {
     /// An environment operation such as `scale` or `pods`.
     pub operation: Duration,
-    /// One HTTP request to the Focus Server.
+    /// One HTTP request to a service, when the request sets no timeout of its own.
     pub http: Duration,
 }
 
@@ -42,6 +47,15 @@ impl Default for HostLimits {
     }
 }
 
+/// What every scenario of a run shares: the run id and the parameters.
+#[derive(Debug, Clone, Default)]
+pub struct RunContext {
+    /// This run's id, such as `20261201-113000-7f3a`.
+    pub run_id: String,
+    /// The parameters, already merged: `[params]`, the environment's, then `--param`.
+    pub params: BTreeMap<String, String>,
+}
+
 /// The host state of one scenario: what it may touch, what it did and what it said.
 pub struct ScenarioHost {
     env: Option<Arc<dyn Environment>>,
@@ -50,6 +64,11 @@ pub struct ScenarioHost {
     limits: HostLimits,
     control: Option<RunControl>,
     started: Instant,
+    run: Arc<RunContext>,
+    /// A steady-state hypothesis may look, not change: every mutation is `not-permitted`.
+    hypothesis: bool,
+    /// The parameters the scenario read, in order, with the value it got (`None`: not set).
+    pub params_read: Vec<(String, Option<String>)>,
     /// The mutations to undo, oldest first.
     pub journal: Journal,
     /// The scenario's log lines and the host's notes.
@@ -76,6 +95,9 @@ impl ScenarioHost {
             limits,
             control: Some(control),
             started: Instant::now(),
+            run: Arc::default(),
+            hypothesis: false,
+            params_read: Vec::new(),
             journal: Journal::default(),
             log: ScenarioLog::default(),
             annotations: Vec::new(),
@@ -93,10 +115,37 @@ impl ScenarioHost {
             limits: HostLimits::default(),
             control: None,
             started: Instant::now(),
+            run: Arc::default(),
+            hypothesis: false,
+            params_read: Vec::new(),
             journal: Journal::default(),
             log: ScenarioLog::default(),
             annotations: Vec::new(),
             panic: None,
+        }
+    }
+
+    /// The same host with the run's id and parameters.
+    pub fn with_run(mut self, run: Arc<RunContext>) -> Self {
+        self.run = run;
+        self
+    }
+
+    /// The same host for a steady-state hypothesis: it may read and send requests, but every
+    /// mutation of the environment, and `on-rollback`, is `not-permitted`.
+    pub fn for_hypothesis(mut self) -> Self {
+        self.hypothesis = true;
+        self
+    }
+
+    /// `not-permitted` when this host serves a steady-state hypothesis.
+    fn refuse_in_hypothesis(&self, what: &str) -> Result<(), HostError> {
+        if self.hypothesis {
+            Err(HostError::NotPermitted(format!(
+                "{what} changes the environment, which a steady-state hypothesis may not do"
+            )))
+        } else {
+            Ok(())
         }
     }
 
@@ -114,32 +163,31 @@ impl ScenarioHost {
 
     /// Checks `workload` against the allow-list of the environment's configuration.
     fn allow_workload(&self, workload: &str) -> Result<Arc<dyn Environment>, HostError> {
-        let env = self.env()?;
-        let info = self.info.as_ref().expect("info is set with env");
-        if info.workloads.iter().any(|w| w == workload) {
-            Ok(env)
-        } else {
-            let workload = crate::guest_text::line(workload, 256);
-            Err(HostError::NotPermitted(format!(
-                "workload `{workload}` is not declared in environment `{}`; it declares: {}",
-                info.name,
-                list_or_none(&info.workloads)
-            )))
-        }
+        self.allow("workload", workload, |info| &info.workloads)
     }
 
     /// Checks `service` against the allow-list of the environment's configuration.
     fn allow_service(&self, service: &str) -> Result<Arc<dyn Environment>, HostError> {
+        self.allow("service", service, |info| &info.services)
+    }
+
+    /// The one allow-list check: `name` must be in the environment's list of `what`s.
+    fn allow(
+        &self,
+        what: &str,
+        name: &str,
+        list: impl Fn(&EnvironmentInfo) -> &Vec<String>,
+    ) -> Result<Arc<dyn Environment>, HostError> {
         let env = self.env()?;
         let info = self.info.as_ref().expect("info is set with env");
-        if info.services.iter().any(|s| s == service) {
+        if list(info).iter().any(|item| item == name) {
             Ok(env)
         } else {
-            let service = crate::guest_text::line(service, 256);
+            let name = crate::guest_text::line(name, 256);
             Err(HostError::NotPermitted(format!(
-                "service `{service}` is not declared in environment `{}`; it declares: {}",
+                "{what} `{name}` is not declared in environment `{}`; it declares: {}",
                 info.name,
-                list_or_none(&info.services)
+                list_or_none(list(info))
             )))
         }
     }
@@ -147,17 +195,17 @@ impl ScenarioHost {
     /// Runs `call` within `limit` and within the scenario's deadline. Past `limit`, the guest
     /// gets a `timeout` error; past the deadline, the guest is ended with a timeout trap,
     /// because epochs do not interrupt a host call.
-    async fn bounded<T>(
+    async fn bounded<T, E: TimeoutError>(
         &self,
         what: &str,
         limit: Duration,
-        call: impl Future<Output = Result<T, HostError>>,
-    ) -> wasmtime::Result<Result<T, HostError>> {
+        call: impl Future<Output = Result<T, E>>,
+    ) -> wasmtime::Result<Result<T, E>> {
         let remaining = self.remaining();
         if limit < remaining {
             match tokio::time::timeout(limit, call).await {
                 Ok(result) => Ok(result),
-                Err(_) => Ok(Err(HostError::Timeout(format!(
+                Err(_) => Ok(Err(E::timeout(format!(
                     "{what} did not finish within {}",
                     crate::engine::format_duration(limit)
                 )))),
@@ -187,6 +235,18 @@ impl ScenarioHost {
                 crate::engine::HostTrap::Deadline(format!("{what} ran past the deadline")).into()
             }
         }
+    }
+}
+
+/// A contract version's `host-error`, which has a `timeout` case.
+pub(crate) trait TimeoutError {
+    /// The `timeout` case with `message`.
+    fn timeout(message: String) -> Self;
+}
+
+impl TimeoutError for HostError {
+    fn timeout(message: String) -> Self {
+        Self::Timeout(message)
     }
 }
 

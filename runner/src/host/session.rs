@@ -1,20 +1,22 @@
-//! A run: load the components, then for each selected scenario check the steady state, run it
-//! on a fresh instance, undo its journal in reverse, wait for the steady state again, and turn
-//! what happened into a report case. Whatever the outcome, the journal is undone.
+//! A run: load the components, then for each selected scenario check the steady state (the
+//! environment's, then the component's hypothesis), run it on a fresh instance, undo its
+//! journal in reverse, wait for the steady state again, and turn what happened into a report
+//! case. Whatever the outcome, the journal is undone.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use super::case::{meta_properties, outcome, suite_report, system_out};
 use super::journal::{UndoStep, undo_all, wait_steady};
-use super::{FocusClient, HostLimits, ScenarioHost};
-use crate::engine::{Interrupt, LoadedComponent, RunControl, ScenarioMeta};
+use super::{FocusClient, HostLimits, RunContext, ScenarioHost};
+use crate::engine::{GuestOutcome, Interrupt, LoadedComponent, RunControl, ScenarioMeta};
 use crate::env::Environment;
 use crate::report::{CaseOutcome, CaseReport, RunReport};
 
-pub use super::case::{HOST_ERROR_PREFIX, load_error_case};
+pub use super::case::load_error_case;
 pub use super::journal::describe as describe_deviations;
 pub use super::plan::{Engine, PlanEntry, Selection, load_plan};
+pub use crate::engine::HOST_ERROR_PREFIX;
 
 /// Follows a run as it happens, to print progress. Every method has a default that does nothing.
 pub trait RunObserver {
@@ -39,6 +41,8 @@ pub struct SessionSettings {
     pub limits: HostLimits,
     /// How many log lines of each workload go into a failed case's `<system-err>`.
     pub log_tail_lines: usize,
+    /// The run's id and parameters, which every scenario sees.
+    pub run: Arc<RunContext>,
 }
 
 impl Default for SessionSettings {
@@ -49,9 +53,13 @@ impl Default for SessionSettings {
             steady_timeout: Duration::from_secs(60),
             limits: HostLimits::default(),
             log_tail_lines: 100,
+            run: Arc::default(),
         }
     }
 }
+
+/// How often a steady-state hypothesis is checked while it does not hold.
+const HYPOTHESIS_POLL: Duration = Duration::from_millis(250);
 
 /// Runs planned scenarios against one environment.
 pub struct Session<'a> {
@@ -170,8 +178,17 @@ impl Session<'_> {
             steady = wait_steady(&self.env, pre_wait) => steady,
             _ = self.interrupt.triggered() => Err("the run was interrupted while waiting for it".to_owned()),
         };
+        let steady = match steady {
+            Ok(()) => self.hypothesis_holds(component).await.map_err(|last| {
+                format!(
+                    "the steady-state hypothesis did not hold within {:.0} s: {last}",
+                    self.settings.steady_timeout.as_secs_f64()
+                )
+            }),
+            Err(off) => Err(format!("the environment is not in its steady state: {off}")),
+        };
         if let Err(off) = steady {
-            let message = format!("not run: the environment is not in its steady state: {off}");
+            let message = format!("not run: {off}");
             case.outcome = CaseOutcome::Error {
                 kind: "steady-state".into(),
                 detail: message.clone(),
@@ -187,15 +204,11 @@ impl Session<'_> {
             .or(meta.timeout)
             .unwrap_or(self.settings.default_timeout);
         let control = RunControl::new(timeout, self.interrupt.clone());
-        let host = ScenarioHost::new(
-            self.env.clone(),
-            self.focus.clone(),
-            self.settings.limits,
-            control.clone(),
-        );
+        let host = self.host(control.clone());
         let run = self.engine.run(component, &meta.name, host, &control).await;
         let steps = undo_all(
             &self.env,
+            self.focus.http(),
             &run.host.journal,
             self.settings.steady_timeout,
             &mut |step| {
@@ -204,8 +217,19 @@ impl Session<'_> {
         )
         .await;
         let steady_started = Instant::now();
-        let steady = wait_steady(&self.env, self.settings.steady_timeout).await;
+        let mut steady = wait_steady(&self.env, self.settings.steady_timeout).await;
+        if steady.is_ok() && !self.interrupt.is_triggered() {
+            steady = self
+                .hypothesis_holds(component)
+                .await
+                .map_err(|last| format!("the steady-state hypothesis does not hold: {last}"));
+        }
         case.outcome = outcome(&run, &steps, &steady, self.settings.steady_timeout);
+        case.properties
+            .extend(run.host.params_read.iter().map(|(name, value)| {
+                let value = value.clone().unwrap_or_else(|| "(not set)".to_owned());
+                (format!("param.{name}"), value)
+            }));
         case.properties.extend(run.host.annotations.iter().cloned());
         case.system_out = system_out(&run, &steps, &steady, steady_started.elapsed());
         if case.outcome.is_bad() {
@@ -213,6 +237,54 @@ impl Session<'_> {
         }
         case.elapsed = started.elapsed();
         case
+    }
+
+    /// A host for one guest call against this run's environment.
+    fn host(&self, control: RunControl) -> ScenarioHost {
+        ScenarioHost::new(
+            self.env.clone(),
+            self.focus.clone(),
+            self.settings.limits,
+            control,
+        )
+        .with_run(self.settings.run.clone())
+    }
+
+    /// Polls `component`'s steady-state hypothesis every [`HYPOTHESIS_POLL`] until it holds,
+    /// within the steady-state timeout. `Ok` when it holds or there is none; else the last
+    /// check's message.
+    async fn hypothesis_holds(
+        &self,
+        component: &LoadedComponent<ScenarioHost>,
+    ) -> Result<(), String> {
+        let deadline = Instant::now() + self.settings.steady_timeout;
+        loop {
+            let remaining = deadline.saturating_duration_since(Instant::now());
+            let control = RunControl::new(
+                remaining.max(Duration::from_secs(1)),
+                self.interrupt.clone(),
+            );
+            let host = self.host(control.clone()).for_hypothesis();
+            let Some(check) = self.engine.steady_state(component, host, &control).await else {
+                return Ok(());
+            };
+            let last = match check.result {
+                Ok(GuestOutcome::Passed | GuestOutcome::Skipped(_)) => return Ok(()),
+                Ok(other) => other.summary(),
+                Err(fault) => format!(
+                    "the check ended with a {}: {}",
+                    fault.kind.as_str(),
+                    fault.message
+                ),
+            };
+            if self.interrupt.is_triggered() || Instant::now() + HYPOTHESIS_POLL >= deadline {
+                return Err(last);
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(HYPOTHESIS_POLL) => {}
+                _ = self.interrupt.triggered() => return Err(last),
+            }
+        }
     }
 
     async fn log_tails(&self) -> String {

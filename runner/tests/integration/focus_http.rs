@@ -1,4 +1,4 @@
-//! `configure` makes exactly one HTTP attempt, whatever the answer: a 503 is returned to the
+//! `http.send` (here a configure) makes exactly one HTTP attempt, whatever the answer: a 503 is returned to the
 //! scenario with the host's own timing and the `Retry-After` header, and a connection closed
 //! without an answer is an error, never a retry.
 
@@ -69,7 +69,10 @@ fn serve(answer: Answer) -> (u16, Arc<Mutex<Vec<String>>>) {
 }
 
 fn run_configure(port: u16) -> (Ran, Case) {
-    let sim = SimConfig::with("", &format!("focus_url = \"http://127.0.0.1:{port}\""));
+    let sim = SimConfig::with(
+        "",
+        &format!("http_services = {{ focus-server = \"http://127.0.0.1:{port}\" }}"),
+    );
     let junit = sim.junit();
     let ran = run(runner(&sim.scratch.path)
         .args(["run", "--scenario", "configures_once", "--junit"])

@@ -371,7 +371,7 @@ fn a_panic_leaves_no_orphan() {
     let out = Command::new(std::env::current_exe().unwrap())
         .args([
             "--exact",
-            "a_panic_leaves_no_orphan",
+            "local_lifecycle::a_panic_leaves_no_orphan",
             "--nocapture",
             "--test-threads=1",
         ])

@@ -9,6 +9,8 @@ mod support;
 
 mod cache;
 mod cli;
+mod contract;
+mod contract_local;
 mod focus_http;
 mod kube_access;
 mod kube_cli;
@@ -19,6 +21,7 @@ mod kube_suite;
 mod local_faults;
 mod local_lifecycle;
 mod local_rollback;
+mod new_crate;
 mod outcomes;
 mod python;
 mod robustness;

@@ -8,10 +8,12 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use scenario_runner::engine::bindings::focus::scenario::focus_server::Host as _;
-use scenario_runner::engine::bindings::focus::scenario::services::Host as _;
-use scenario_runner::engine::bindings::focus::scenario::types::HostError;
-use scenario_runner::engine::bindings::focus::scenario::workloads::{BlockMode, Host as _};
+use scenario_runner::engine::bindings::v0_1::focus::scenario::focus_server::Host as _;
+use scenario_runner::engine::bindings::v0_1::focus::scenario::types::HostError as HostErrorV0_1;
+use scenario_runner::engine::bindings::v0_2::focus::scenario::http::{self, Host as _};
+use scenario_runner::engine::bindings::v0_2::focus::scenario::services::Host as _;
+use scenario_runner::engine::bindings::v0_2::focus::scenario::types::HostError;
+use scenario_runner::engine::bindings::v0_2::focus::scenario::workloads::{BlockMode, Host as _};
 use scenario_runner::engine::{Interrupt, RunControl};
 use scenario_runner::env::{
     BlockMode as EnvBlockMode, Capabilities, Deviation, EnvResult, Environment, EnvironmentInfo,
@@ -40,11 +42,15 @@ impl Environment for Spy {
             kind: "memory",
             capabilities: Capabilities::default(),
             workloads: vec!["mongodb".into()],
-            services: vec!["mongodb".into()],
+            services: vec!["mongodb".into(), "focus-server".into()],
         }
     }
     fn focus_url(&self) -> String {
         "http://127.0.0.1:9".into()
+    }
+    fn http_url(&self, service: &str) -> Option<String> {
+        self.saw(format!("http-url {service}"));
+        (service == "focus-server").then(|| "http://127.0.0.1:9".into())
     }
     async fn scale(&self, w: &str, r: u32) -> EnvResult<()> {
         self.saw(format!("scale {w} {r}"));
@@ -118,7 +124,7 @@ async fn undeclared_workloads_and_services_never_reach_the_environment() {
     ] {
         let message = refused(host.scale(name.into(), 0).await.unwrap());
         assert!(
-            message.contains(&format!("`{name}`")) && message.contains("it declares: mongodb"),
+            message.contains(&format!("`{name}`")) && message.ends_with("it declares: mongodb"),
             "{message}"
         );
         refused(host.replicas(name.into()).await.unwrap());
@@ -133,6 +139,8 @@ async fn undeclared_workloads_and_services_never_reach_the_environment() {
         refused(host.unblock_network(name.into()).await.unwrap());
         refused(host.memory(name.into()).await.unwrap());
         refused(host.probe(name.into()).await.unwrap());
+        refused(host.send(request(name, "/health")).await.unwrap());
+        refused(host.on_rollback(request(name, "/health")).await.unwrap());
     }
     assert!(
         spy.calls.lock().unwrap().is_empty(),
@@ -161,7 +169,32 @@ async fn http_calls_cannot_name_another_host() {
         "health",
         "/\\evil.example",
     ] {
-        refused(host.get(path.into()).await.unwrap());
+        match host.get(path.into()).await.unwrap() {
+            Err(HostErrorV0_1::NotPermitted(_)) => {}
+            other => panic!("0.1 get of {path}: expected not-permitted, got {other:?}"),
+        }
+        match host.send(request("focus-server", path)).await.unwrap() {
+            Err(HostError::Invalid(message)) => assert!(message.contains(path), "{message}"),
+            other => panic!("send of {path}: expected invalid, got {other:?}"),
+        }
+    }
+    // A declared service that is not an HTTP service is not-permitted.
+    let message = refused(host.send(request("mongodb", "/")).await.unwrap());
+    assert!(
+        message.contains("not declared as an HTTP service"),
+        "{message}"
+    );
+    assert!(host.journal.is_empty());
+}
+
+fn request(service: &str, path: &str) -> http::Request {
+    http::Request {
+        service: service.into(),
+        method: http::Method::Delete,
+        path: path.into(),
+        headers: Vec::new(),
+        body: Vec::new(),
+        timeout: Some(1_000_000_000),
     }
 }
 

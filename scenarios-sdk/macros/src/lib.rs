@@ -1,10 +1,12 @@
-//! The `#[scenario]` attribute of `scenarios-sdk`. Use it through `scenarios_sdk::scenario`;
-//! the SDK's documentation explains it in full.
+//! The `#[scenario]` and `#[steady_state]` attributes of `scenarios-sdk`. Use them through
+//! `scenarios_sdk::scenario` and `scenarios_sdk::steady_state`; the SDK's documentation
+//! explains them in full.
 //!
-//! The attribute leaves the function as it is and adds, next to it, a hidden module of the
-//! same name (modules and functions live in different namespaces) holding a
-//! `scenarios_sdk::Scenario` static. `scenarios_sdk::export_scenarios!(path::to::function)`
-//! finds it at `path::to::function::SCENARIO`.
+//! Each attribute leaves the function as it is and registers, next to it, a
+//! `scenarios_sdk::Scenario` (or `SteadyState`) with `inventory`, so that
+//! `scenarios_sdk::export_scenarios!()` finds every one without a list. It also names a
+//! constant that only `export_scenarios!()` defines at the crate root, so a crate that forgets
+//! that line does not compile.
 
 use proc_macro::TokenStream;
 use proc_macro2::Span;
@@ -40,6 +42,40 @@ pub fn scenario(attr: TokenStream, item: TokenStream) -> TokenStream {
         return error.to_compile_error().into();
     }
     match expand(function, args) {
+        Ok(tokens) => tokens.into(),
+        Err(error) => error.to_compile_error().into(),
+    }
+}
+
+/// Declares a function as the component's steady-state hypothesis. See
+/// `scenarios_sdk::steady_state` for the full documentation.
+///
+/// ```ignore
+/// #[steady_state]
+/// fn focus_server_sees_database() -> Outcome { focus_server_steady_state() }
+/// ```
+#[proc_macro_attribute]
+pub fn steady_state(attr: TokenStream, item: TokenStream) -> TokenStream {
+    if !attr.is_empty() {
+        return syn::Error::new(
+            Span::call_site(),
+            "#[steady_state] takes no arguments; describe the hypothesis in the doc comment",
+        )
+        .to_compile_error()
+        .into();
+    }
+    let function = match syn::parse::<ItemFn>(item) {
+        Ok(function) => function,
+        Err(error) => {
+            return syn::Error::new(
+                error.span(),
+                "#[steady_state] goes on a plain function: `fn name() -> Outcome { … }`",
+            )
+            .to_compile_error()
+            .into();
+        }
+    };
+    match expand_steady_state(function) {
         Ok(tokens) => tokens.into(),
         Err(error) => error.to_compile_error().into(),
     }
@@ -114,7 +150,6 @@ fn string_literal(expr: &Expr, what: &str) -> syn::Result<LitStr> {
 fn expand(function: ItemFn, args: Arguments) -> syn::Result<proc_macro2::TokenStream> {
     check_signature(&function)?;
     let ident = &function.sig.ident;
-    let vis = &function.vis;
     let name = ident.to_string();
     let description = match &args.description {
         Some(text) => text.value(),
@@ -132,24 +167,48 @@ fn expand(function: ItemFn, args: Arguments) -> syn::Result<proc_macro2::TokenSt
         }
         None => quote!(::core::option::Option::None),
     };
-    Ok(quote! {
+    let registration = quote! {
+        ::scenarios_sdk::Scenario {
+            name: #name,
+            description: #description,
+            tags: &[#(#tags),*],
+            key: #key,
+            timeout: #timeout,
+            run: || ::scenarios_sdk::IntoOutcome::into_outcome(#ident()),
+            module: ::core::module_path!(),
+            line: ::core::line!(),
+        }
+    };
+    Ok(register(&function, registration))
+}
+
+fn expand_steady_state(function: ItemFn) -> syn::Result<proc_macro2::TokenStream> {
+    check_signature(&function)?;
+    let ident = &function.sig.ident;
+    let name = ident.to_string();
+    let registration = quote! {
+        ::scenarios_sdk::SteadyState {
+            name: #name,
+            run: || ::scenarios_sdk::IntoOutcome::into_outcome(#ident()),
+            module: ::core::module_path!(),
+            line: ::core::line!(),
+        }
+    };
+    Ok(register(&function, registration))
+}
+
+/// The function, its registration with `inventory`, and the check that
+/// `export_scenarios!()` is at the crate root.
+fn register(function: &ItemFn, registration: proc_macro2::TokenStream) -> proc_macro2::TokenStream {
+    quote! {
         #function
 
-        #[doc(hidden)]
-        #[allow(non_snake_case, non_upper_case_globals)]
-        #vis mod #ident {
-            /// The registration of the scenario function of the same name.
-            #[doc(hidden)]
-            pub static SCENARIO: ::scenarios_sdk::Scenario = ::scenarios_sdk::Scenario {
-                name: #name,
-                description: #description,
-                tags: &[#(#tags),*],
-                key: #key,
-                timeout: #timeout,
-                run: || ::scenarios_sdk::IntoOutcome::into_outcome(super::#ident()),
-            };
-        }
-    })
+        ::scenarios_sdk::__private::inventory::submit! { #registration }
+
+        // Does not compile when the crate root lacks `scenarios_sdk::export_scenarios!();`,
+        // which is what exports the registered scenarios from the component.
+        const _: () = crate::__scenarios_sdk_export_scenarios_is_missing_at_the_crate_root;
+    }
 }
 
 fn check_signature(function: &ItemFn) -> syn::Result<()> {
@@ -228,6 +287,10 @@ mod tests {
         let function: ItemFn = syn::parse_quote! { fn outage() -> Outcome { Ok(()) } };
         let tokens = expand(function, Arguments::default()).unwrap().to_string();
         assert!(tokens.contains("name : \"outage\""), "{tokens}");
-        assert!(tokens.contains("mod outage"), "{tokens}");
+        assert!(tokens.contains("inventory :: submit"), "{tokens}");
+        assert!(
+            tokens.contains("__scenarios_sdk_export_scenarios_is_missing_at_the_crate_root"),
+            "{tokens}"
+        );
     }
 }

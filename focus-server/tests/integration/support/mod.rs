@@ -47,24 +47,7 @@ pub struct FocusServer {
 impl FocusServer {
     /// Starts `bin` against `mongo_uri` with `args`, and waits until `/ready` answers 200.
     pub fn start_with(bin: &Path, mongo_uri: &str, args: &[&str]) -> Self {
-        let scratch = Scratch::new("focus-server");
-        let log = scratch.path.join("focus-server.log");
-        let addr: SocketAddr = ([127, 0, 0, 1], free_port()).into();
-        let mut cmd = Command::new(bin);
-        cmd.arg("--listen")
-            .arg(addr.to_string())
-            .arg("--mongo-uri")
-            .arg(mongo_uri)
-            .args(args);
-        cmd.env("RUST_LOG", "info,mongodb=warn");
-        let child =
-            ChildGuard::spawn("focus-server", cmd, Some(&log)).unwrap_or_else(|e| panic!("{e}"));
-        let mut server = Self {
-            child,
-            addr,
-            log,
-            _scratch: scratch,
-        };
+        let mut server = Self::spawn_with(bin, mongo_uri, args);
         let mut ready = false;
         for _ in 0..1000 {
             if server.child.has_exited() {
@@ -82,6 +65,44 @@ impl FocusServer {
             server.log_text()
         );
         server
+    }
+
+    /// Starts the test build against `mongo_uri` with `args`, and waits until it answers
+    /// `/health` (ready or not).
+    pub fn spawn(mongo_uri: &str, args: &[&str]) -> Self {
+        let server = Self::spawn_with(&focus_server_bin(), mongo_uri, args);
+        wait_until(
+            "focus-server to answer /health",
+            Duration::from_secs(20),
+            || server.get("/health").is_ok_and(|r| r.status == 200),
+        );
+        server
+    }
+
+    /// Starts `bin` against `mongo_uri` with `args`, without waiting.
+    fn spawn_with(bin: &Path, mongo_uri: &str, args: &[&str]) -> Self {
+        let scratch = Scratch::new("focus-server");
+        let log = scratch.path.join("focus-server.log");
+        let addr: SocketAddr = ([127, 0, 0, 1], free_port()).into();
+        let mut cmd = Command::new(bin);
+        cmd.arg("--listen")
+            .arg(addr.to_string())
+            .arg("--mongo-uri")
+            .arg(mongo_uri)
+            .args(args);
+        if !args.contains(&"--stream-base-port") {
+            // The jobs' stream ports start at a free port, not the fixed default.
+            cmd.arg("--stream-base-port").arg(free_port().to_string());
+        }
+        cmd.env("RUST_LOG", "info,mongodb=warn");
+        let child =
+            ChildGuard::spawn("focus-server", cmd, Some(&log)).unwrap_or_else(|e| panic!("{e}"));
+        Self {
+            child,
+            addr,
+            log,
+            _scratch: scratch,
+        }
     }
 
     /// Starts the test build of the server.
@@ -208,9 +229,30 @@ pub fn shared_stack() -> &'static Stack {
     })
 }
 
+/// The server's database (its default).
+pub const DATABASE: &str = "prisma";
+
 /// Reads job records straight from MongoDB (a separate client, so the server's gate is not
 /// involved).
 pub fn records_of_task(mongo_uri: &str, task: &str) -> Vec<Value> {
+    find_docs(
+        mongo_uri,
+        DATABASE,
+        focus_server::db::records::COLLECTION,
+        mongodb::bson::doc! {"task_id": task},
+    )
+    .into_iter()
+    .map(|d| serde_json::to_value(d).expect("to JSON"))
+    .collect()
+}
+
+/// Reads the documents of `db.coll` matching `filter` with the mongodb driver.
+pub fn find_docs(
+    mongo_uri: &str,
+    db: &str,
+    coll: &str,
+    filter: mongodb::bson::Document,
+) -> Vec<mongodb::bson::Document> {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -221,17 +263,13 @@ pub fn records_of_task(mongo_uri: &str, task: &str) -> Vec<Value> {
             .await
             .expect("client");
         let coll = client
-            .database("focus")
-            .collection::<mongodb::bson::Document>("jobs");
-        let docs: Vec<mongodb::bson::Document> = coll
-            .find(mongodb::bson::doc! {"task_id": task})
+            .database(db)
+            .collection::<mongodb::bson::Document>(coll);
+        coll.find(filter)
             .await
             .expect("find")
             .try_collect()
             .await
-            .expect("collect");
-        docs.into_iter()
-            .map(|d| serde_json::to_value(d).expect("to JSON"))
-            .collect()
+            .expect("collect")
     })
 }

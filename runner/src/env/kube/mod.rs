@@ -91,6 +91,8 @@ pub struct KubeEnvironment {
     expected: BTreeMap<String, u32>,
     services: Services,
     focus_url: String,
+    /// The service `focus_url` reaches: the one HTTP service scenarios may send requests to.
+    focus_service: String,
     metrics: Availability,
 }
 
@@ -183,6 +185,7 @@ impl KubeEnvironment {
             expected,
             services,
             focus_url,
+            focus_service: config.focus_service.clone(),
             metrics,
         })
     }
@@ -245,6 +248,12 @@ impl Environment for KubeEnvironment {
 
     fn focus_url(&self) -> String {
         self.focus_url.clone()
+    }
+
+    /// The Focus Server's service (`focus_service`, reached at `focus_url`) is the HTTP
+    /// service; other `protocol = "http"` services are not reachable for HTTP yet.
+    fn http_url(&self, service: &str) -> Option<String> {
+        (service == self.focus_service).then(|| self.focus_url.clone())
     }
 
     async fn scale(&self, workload: &str, replicas: u32) -> EnvResult<()> {

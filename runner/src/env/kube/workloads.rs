@@ -369,7 +369,7 @@ pub async fn restore(
 /// The refusal to touch an object whose original-replicas annotation is not a count.
 fn corrupt_mark(cluster: &Cluster, kind: WorkloadKind, name: &str, text: &str) -> EnvError {
     EnvError::Failed(format!(
-        "{}/{name} in namespace {} carries {ORIGINAL_REPLICAS_ANNOTATION}={text:?}, which is not          a replica count; the runner leaves it alone rather than guess: scale it by hand          (kubectl -n {} scale {}/{name} --replicas=N) and remove its annotations          {ORIGINAL_REPLICAS_ANNOTATION} and {RUN_ID_ANNOTATION}",
+        "{}/{name} in namespace {} carries {ORIGINAL_REPLICAS_ANNOTATION}={text:?}, which is not a replica count; the runner leaves it alone rather than guess: scale it by hand (kubectl -n {} scale {}/{name} --replicas=N) and remove its annotations {ORIGINAL_REPLICAS_ANNOTATION} and {RUN_ID_ANNOTATION}",
         kind.as_str(),
         cluster.namespace,
         cluster.namespace,

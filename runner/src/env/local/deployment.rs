@@ -11,6 +11,7 @@ use super::pod::{Phase, PodHandle, PodStatus, PodTemplate};
 use super::proc_memory;
 use super::proxy::{Service, block_name};
 use crate::env::{BlockMode, Deviation, EnvError, EnvResult, Pod};
+use fault_proxy::{Fault, FaultError, FaultId};
 
 /// The most replicas `scale` starts on one machine.
 pub const MAX_REPLICAS: u32 = 16;
@@ -249,6 +250,16 @@ impl Deployment {
         self.service.set_block(None);
     }
 
+    /// Adds a fault on the service under `id`, after the others.
+    pub fn add_fault(&self, id: FaultId, fault: Fault) -> Result<(), FaultError> {
+        self.service.add_fault(id, fault)
+    }
+
+    /// Removes fault `id` from the service.
+    pub fn remove_fault(&self, id: FaultId) -> Result<Fault, FaultError> {
+        self.service.remove_fault(id)
+    }
+
     /// Resident bytes of the running pods' process groups; `None` when none runs.
     pub fn memory(&self) -> Option<u64> {
         let pids: Vec<u32> = self
@@ -287,8 +298,15 @@ impl Deployment {
                 self.declared
             )));
         }
-        if let Some(mode) = self.service.state().block {
+        let service = self.service.state();
+        if let Some(mode) = service.block {
             found.push(deviation(format!("network blocked ({})", block_name(mode))));
+        }
+        for active in service.faults.faults() {
+            found.push(deviation(format!(
+                "fault {} in place: {}",
+                active.id, active.fault
+            )));
         }
         if let Some(error) = self.service.last_error() {
             found.push(deviation(error));

@@ -41,8 +41,8 @@ use self::pod::PodTemplate;
 use self::proxy::Service;
 use self::status::{EnvStatus, StatusServer, WorkloadStatus};
 use super::{
-    BlockMode, Capabilities, Deviation, EnvError, EnvResult, Environment, EnvironmentInfo, LogTail,
-    OpenContext, Pod, ProbeResult,
+    BlockMode, Capabilities, Deviation, EnvError, EnvResult, Environment, EnvironmentInfo, Fault,
+    FaultId, LogTail, OpenContext, Pod, ProbeResult,
 };
 
 /// The lines of each workload's log kept in memory.
@@ -273,6 +273,13 @@ impl Environment for LocalEnvironment {
         }
     }
 
+    /// A workload whose readiness is `http GET …` serves HTTP: its service is an HTTP service.
+    fn http_url(&self, service: &str) -> Option<String> {
+        let deployment = self.deployments.get(service)?;
+        matches!(deployment.readiness(), config::Readiness::HttpGet { .. })
+            .then(|| format!("http://127.0.0.1:{}", deployment.service_port()))
+    }
+
     async fn scale(&self, workload: &str, replicas: u32) -> EnvResult<()> {
         self.deployment(workload)?.scale(replicas)
     }
@@ -305,6 +312,20 @@ impl Environment for LocalEnvironment {
 
     async fn memory(&self, workload: &str) -> EnvResult<Option<u64>> {
         Ok(self.deployment(workload)?.memory())
+    }
+
+    async fn add_fault(&self, workload: &str, id: FaultId, fault: Fault) -> EnvResult<()> {
+        let deployment = self.deployment(workload)?;
+        deployment.add_fault(id, fault).map_err(|e| {
+            EnvError::Failed(format!("cannot add a fault in front of {workload}: {e}"))
+        })
+    }
+
+    async fn remove_fault(&self, workload: &str, id: FaultId) -> EnvResult<()> {
+        match self.deployment(workload)?.remove_fault(id) {
+            Ok(_) => Ok(()),
+            Err(e) => Err(EnvError::NotFound(format!("{workload}: {e}"))),
+        }
     }
 
     async fn probe(&self, service: &str) -> EnvResult<ProbeResult> {

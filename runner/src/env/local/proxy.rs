@@ -6,6 +6,8 @@
 //! - `Blackhole`: new connections are accepted but never answered, and existing ones stop
 //!   moving bytes with their sockets left open, so clients time out (a NetworkPolicy that drops).
 //! - `Refuse`: existing connections are reset and new ones refused.
+//! - Faults (`fault_proxy`): latency, bandwidth, blackhole, reset, slow close, slicer and data
+//!   limits, per direction and toxicity, on open connections and new ones, in the order added.
 //!
 //! The port stays reserved while nothing listens: a socket bound with `SO_REUSEPORT` but never
 //! listening holds it (connections to it are refused), and the listener joins it when needed.
@@ -14,8 +16,9 @@ use std::net::SocketAddr;
 use std::os::fd::AsRawFd;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
+use fault_proxy::{ActiveFault, Conditions, Fault, FaultError, FaultId, FaultTable, Gate, reset};
 use tokio::net::{TcpListener, TcpSocket, TcpStream};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -27,13 +30,29 @@ use crate::env::BlockMode;
 pub struct ServiceState {
     /// The ports of the ready pods.
     pub endpoints: Vec<u16>,
-    /// The network fault in place, if any.
+    /// The block in place, if any: the shorthand that cuts the whole service off.
     pub block: Option<BlockMode>,
+    /// The faults in place, in the order they act.
+    pub faults: FaultTable,
 }
 
 impl ServiceState {
     fn listens(&self) -> bool {
         !self.endpoints.is_empty() && self.block != Some(BlockMode::Refuse)
+    }
+}
+
+impl Conditions for ServiceState {
+    fn gate(&self) -> Gate {
+        match self.block {
+            None => Gate::Open,
+            Some(BlockMode::Blackhole) => Gate::Hold,
+            Some(BlockMode::Refuse) => Gate::Reset,
+        }
+    }
+
+    fn faults(&self) -> &[ActiveFault] {
+        self.faults.faults()
     }
 }
 
@@ -130,6 +149,27 @@ impl Service {
         self.apply();
     }
 
+    /// Adds `fault` after the others under `id` (from `fault_proxy::next_id`); it acts on open
+    /// connections and new ones.
+    pub fn add_fault(&self, id: FaultId, fault: Fault) -> Result<(), FaultError> {
+        let mut added = Ok(());
+        self.state.send_if_modified(|s| {
+            added = s.faults.insert(id, fault);
+            added.is_ok()
+        });
+        added
+    }
+
+    /// Removes fault `id`; `NotFound` when it is not on this service.
+    pub fn remove_fault(&self, id: FaultId) -> Result<Fault, FaultError> {
+        let mut removed = Err(FaultError::NotFound(id));
+        self.state.send_if_modified(|s| {
+            removed = s.faults.remove(id);
+            removed.is_ok()
+        });
+        removed
+    }
+
     /// Starts or stops listening to match the state.
     fn apply(&self) {
         let listens = self.state.borrow().listens();
@@ -217,23 +257,16 @@ async fn accept_loop(
     }
 }
 
-/// One client connection: held while blackholed, then forwarded to the next endpoint.
+/// One client connection: held while blackholed, then forwarded to the next endpoint through
+/// the faults in place.
 async fn connection(
     client: TcpStream,
     mut state: watch::Receiver<ServiceState>,
     round_robin: &AtomicUsize,
 ) {
-    loop {
-        let block = state.borrow_and_update().block;
-        match block {
-            Some(BlockMode::Refuse) => return reset(&client),
-            Some(BlockMode::Blackhole) => {
-                if hold(&mut state, &client).await.is_err() {
-                    return reset(&client);
-                }
-            }
-            None => break,
-        }
+    let opened = Instant::now();
+    if fault_proxy::admit(&client, &mut state).await.is_err() {
+        return reset(&client);
     }
     let endpoints = state.borrow().endpoints.clone();
     let first = round_robin.fetch_add(1, Ordering::Relaxed);
@@ -252,136 +285,13 @@ async fn connection(
     };
     let _ = client.set_nodelay(true);
     let _ = backend.set_nodelay(true);
-    if forward(&client, &backend, state).await.is_err() {
+    if fault_proxy::pipe(&client, &backend, state, opened)
+        .await
+        .is_err()
+    {
         reset(&client);
         reset(&backend);
     }
-}
-
-/// Closes `stream` with a reset (SO_LINGER 0) instead of an orderly FIN.
-fn reset(stream: &TcpStream) {
-    let _ = stream.set_zero_linger();
-}
-
-/// Bytes read from one side and not yet written to the other.
-struct Pending {
-    buf: Box<[u8]>,
-    start: usize,
-    end: usize,
-    eof: bool,
-}
-
-impl Pending {
-    fn new() -> Self {
-        Self {
-            buf: vec![0; 16 * 1024].into_boxed_slice(),
-            start: 0,
-            end: 0,
-            eof: false,
-        }
-    }
-
-    fn done(&self) -> bool {
-        self.eof && self.start == self.end
-    }
-
-    /// Moves bytes one step from `from` to `to`. Cancel-safe: it waits only in `readable` and
-    /// `writable`, and reads or writes only in the synchronous `try_` calls after them.
-    async fn step(&mut self, from: &TcpStream, to: &TcpStream) -> std::io::Result<()> {
-        if self.start < self.end {
-            to.writable().await?;
-            match to.try_write(&self.buf[self.start..self.end]) {
-                Ok(n) => self.start += n,
-                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
-                Err(e) => return Err(e),
-            }
-        } else if !self.eof {
-            from.readable().await?;
-            match from.try_read(&mut self.buf) {
-                Ok(0) => {
-                    self.eof = true;
-                    // Pass the half-close on.
-                    // SAFETY: shutdown(2) on a socket `to` owns and keeps open.
-                    unsafe {
-                        libc::shutdown(to.as_raw_fd(), libc::SHUT_WR);
-                    }
-                }
-                Ok(n) => (self.start, self.end) = (0, n),
-                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
-                Err(e) => return Err(e),
-            }
-        } else {
-            std::future::pending::<()>().await;
-        }
-        Ok(())
-    }
-}
-
-/// Copies both ways until both sides are done. While blackholed nothing moves (the sockets stay
-/// open, so the client waits); on `Refuse`, or when the service goes, both sides are reset.
-async fn forward(
-    client: &TcpStream,
-    backend: &TcpStream,
-    mut state: watch::Receiver<ServiceState>,
-) -> std::io::Result<()> {
-    let (mut up, mut down) = (Pending::new(), Pending::new());
-    while !(up.done() && down.done()) {
-        let block = state.borrow_and_update().block;
-        match block {
-            Some(BlockMode::Refuse) => return Err(std::io::ErrorKind::ConnectionReset.into()),
-            Some(BlockMode::Blackhole) => {
-                hold(&mut state, client).await?;
-                continue;
-            }
-            None => {}
-        }
-        tokio::select! {
-            changed = state.changed() => changed.map_err(|_| std::io::ErrorKind::ConnectionAborted)?,
-            moved = up.step(client, backend) => moved?,
-            moved = down.step(backend, client) => moved?,
-        }
-    }
-    Ok(())
-}
-
-/// Waits, moving no bytes, until the service's state changes. Fails when the state's sender is
-/// gone, or when the client has given up (its FIN or RST arrived), so that a long blackhole
-/// does not pile up the connections of clients that timed out.
-async fn hold(
-    state: &mut watch::Receiver<ServiceState>,
-    client: &TcpStream,
-) -> std::io::Result<()> {
-    loop {
-        tokio::select! {
-            changed = state.changed() => {
-                return changed.map_err(|_| std::io::ErrorKind::ConnectionAborted.into());
-            }
-            _ = tokio::time::sleep(Duration::from_millis(250)) => {
-                if peer_gone(client) {
-                    return Err(std::io::ErrorKind::ConnectionAborted.into());
-                }
-            }
-        }
-    }
-}
-
-/// Whether the peer of `stream` has closed or reset it, from the kernel's TCP state: unlike a
-/// read, this does not consume (or need to buffer) bytes the client sent while held.
-fn peer_gone(stream: &TcpStream) -> bool {
-    const TCP_CLOSE: u8 = 7;
-    const TCP_CLOSE_WAIT: u8 = 8;
-    // SAFETY: getsockopt(TCP_INFO) writes at most `len` bytes into a zeroed tcp_info.
-    let state = unsafe {
-        let mut info: libc::tcp_info = std::mem::zeroed();
-        let mut len = std::mem::size_of::<libc::tcp_info>() as libc::socklen_t;
-        let fd = stream.as_raw_fd();
-        let info_ptr = (&mut info as *mut libc::tcp_info).cast();
-        if libc::getsockopt(fd, libc::IPPROTO_TCP, libc::TCP_INFO, info_ptr, &mut len) != 0 {
-            return true;
-        }
-        info.tcpi_state
-    };
-    state == TCP_CLOSE || state == TCP_CLOSE_WAIT
 }
 
 /// `blackhole` or `refuse`, as messages and `env status` write a block.

@@ -190,3 +190,50 @@ async fn clients_that_give_up_under_a_blackhole_are_let_go() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
+
+/// The time one message takes to come back through `stream` (the backend echoes).
+async fn round_trip(stream: &mut TcpStream, message: &[u8]) -> Duration {
+    let started = Instant::now();
+    stream.write_all(message).await.unwrap();
+    assert_eq!(
+        read_n(stream, message.len(), PATIENCE).await.unwrap(),
+        message
+    );
+    started.elapsed()
+}
+
+#[tokio::test]
+async fn a_fault_acts_on_open_connections_until_removed_and_under_a_block() {
+    use fault_proxy::{Direction, Fault, FaultKind};
+    let svc = service();
+    svc.set_endpoints(vec![backend(b"A").await]);
+    let mut open = connect(svc.port()).await.unwrap();
+    assert_eq!(read_n(&mut open, 1, PATIENCE).await.unwrap(), b"A");
+    let latency = FaultKind::Latency {
+        delay: Duration::from_millis(250),
+        jitter: Duration::ZERO,
+    };
+    let id = fault_proxy::next_id();
+    svc.add_fault(id, Fault::new(latency).direction(Direction::Downstream))
+        .unwrap();
+    assert_eq!(svc.state().faults.faults().len(), 1);
+    let slow = round_trip(&mut open, b"slow").await;
+    assert!(slow >= Duration::from_millis(245), "{slow:?}");
+
+    svc.set_block(Some(BlockMode::Blackhole));
+    open.write_all(b"held").await.unwrap();
+    assert_eq!(
+        read_n(&mut open, 4, QUIET).await.unwrap_err().kind(),
+        ErrorKind::TimedOut
+    );
+    svc.set_block(None);
+    assert_eq!(read_n(&mut open, 4, PATIENCE).await.unwrap(), b"held");
+
+    svc.remove_fault(id).unwrap();
+    assert!(
+        svc.remove_fault(id).is_err(),
+        "a second removal finds nothing"
+    );
+    let fast = round_trip(&mut open, b"fast").await;
+    assert!(fast < Duration::from_millis(200), "{fast:?}");
+}

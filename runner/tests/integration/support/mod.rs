@@ -1,5 +1,5 @@
 //! The runner tests' shared harness, on top of `testkit`: the fixture guest components (built
-//! once with the SDK and cached by cargo), broken component files, memory-environment
+//! once with wit-bindgen against `wit/`, cached by cargo, and the committed 0.1 component), broken component files, memory-environment
 //! configurations, the memory environment's operation journal, the real binary, and the JUnit
 //! checks every test runs on every report it writes.
 
@@ -20,6 +20,16 @@ pub struct Fixtures {
     pub guest: PathBuf,
     /// `other_world.wasm`: a component of another world.
     pub other_world: PathBuf,
+    /// `never_steady.wasm`: a 0.2 component whose steady-state hypothesis never holds.
+    pub never_steady: PathBuf,
+}
+
+/// The committed contract 0.1.0 component: today's `scenarios/` as built before contract 0.2
+/// (see `fixtures/v0.1/README.md`).
+pub fn v0_1_fixture() -> PathBuf {
+    fixture_workspace()
+        .join("v0.1")
+        .join("focus_outage_scenarios.wasm")
 }
 
 /// The fixture workspace folder.
@@ -62,9 +72,12 @@ pub fn fixtures() -> &'static Fixtures {
         let fixtures = Fixtures {
             guest: dir.join("runner_fixture.wasm"),
             other_world: dir.join("other_world.wasm"),
+            never_steady: dir.join("never_steady.wasm"),
         };
         assert!(
-            fixtures.guest.is_file() && fixtures.other_world.is_file(),
+            fixtures.guest.is_file()
+                && fixtures.other_world.is_file()
+                && fixtures.never_steady.is_file(),
             "fixtures missing in {}",
             dir.display()
         );
