@@ -235,6 +235,22 @@ fn entry_source(package: &Path, spec: &Spec) -> String {
         text.push_str(&format!("import {module}\n"));
     }
     text.push_str("from focus_scenarios.suite import Suite as Suite\n");
+    // A failed `assert` is reported with its source line, which Python reads through linecache.
+    // The component has no files when it runs, so the lines of the scenario modules (and the
+    // modules beside them) are read now, while componentize-py pre-initialises the component,
+    // and kept: linecache never rechecks an entry without a modification time.
+    text.push_str(&format!(
+        "import linecache as _linecache, sys as _sys\n\
+         def _keep_sources(roots):\n\
+         \x20   for _module in list(_sys.modules.values()):\n\
+         \x20       _path = getattr(_module, '__file__', None) or ''\n\
+         \x20       if _path.endswith('.py') and any(_path.startswith(r) for r in roots):\n\
+         \x20           _lines = _linecache.getlines(_path)\n\
+         \x20           if _lines:\n\
+         \x20               _linecache.cache[_path] = (sum(map(len, _lines)), None, _lines, _path)\n\
+         _keep_sources({{m.__file__.rsplit('/', 1)[0] + '/' for m in [{}]}})\n",
+        spec.modules.join(", ")
+    ));
     text
 }
 
