@@ -58,9 +58,10 @@ pub fn param_or<T: FromStr>(name: &str, default: T) -> Result<T, Stop> {
     }
 }
 
-/// The value of parameter `name`, in seconds (such as `5`, `2.5` or `0.000001`), as a
-/// [`Duration`]; `default_secs` when the run does not set it. A negative, infinite or
-/// non-numeric value is an error of kind `invalid`.
+/// The value of parameter `name` as a [`Duration`]: seconds (`5`, `2.5`, `0.000001`) or a
+/// duration with its unit (`500ms`, `1m30s`), read by the project's one duration parser;
+/// `default_secs` when the run does not set it. A negative, infinite, non-numeric or absurd
+/// (over 7 days) value is an error of kind `invalid` that names the parameter.
 ///
 /// ```no_run
 /// use scenarios_sdk::{Outcome, param_secs};
@@ -71,8 +72,11 @@ pub fn param_or<T: FromStr>(name: &str, default: T) -> Result<T, Stop> {
 /// }
 /// ```
 pub fn param_secs(name: &str, default_secs: f64) -> Result<std::time::Duration, Stop> {
-    let seconds = param_or(name, default_secs)?;
-    secs_value(name, seconds)
+    let parsed = match param(name) {
+        None => durations::from_secs_f64(name, default_secs, durations::Bounds::DELAY),
+        Some(text) => durations::parse(name, &text, durations::Bounds::DELAY),
+    };
+    parsed.map_err(|e| invalid_duration(name, e))
 }
 
 fn parse_value<T: FromStr>(name: &str, text: &str) -> Result<T, Stop> {
@@ -85,14 +89,11 @@ fn parse_value<T: FromStr>(name: &str, text: &str) -> Result<T, Stop> {
     })
 }
 
-fn secs_value(name: &str, seconds: f64) -> Result<Duration, Stop> {
-    Duration::try_from_secs_f64(seconds).map_err(|_| {
-        HostError::Invalid(format!(
-            "parameter `{name}` = {seconds} is not a duration in seconds: give a number of 0 or \
-             more, such as --param {name}=2.5"
-        ))
-        .into()
-    })
+fn invalid_duration(name: &str, error: durations::DurationError) -> Stop {
+    HostError::Invalid(format!(
+        "parameter {error}; set it with --param {name}=2.5 (seconds) or --param {name}=500ms"
+    ))
+    .into()
 }
 
 /// `f64` for `core::primitive::f64`, for messages.
@@ -121,10 +122,19 @@ mod tests {
     }
 
     #[test]
-    fn seconds_refuse_negatives_and_infinity() {
-        assert_eq!(secs_value("x", 0.000001).unwrap(), Duration::from_micros(1));
-        assert!(secs_value("x", -1.0).is_err());
-        assert!(secs_value("x", f64::INFINITY).is_err());
-        assert!(secs_value("x", f64::NAN).is_err());
+    fn durations_take_seconds_or_units_and_refuse_the_absurd() {
+        let read = |text: &str| durations::parse("sla_s", text, durations::Bounds::DELAY);
+        assert_eq!(read("0.000001").unwrap(), Duration::from_micros(1));
+        assert_eq!(read("500ms").unwrap(), Duration::from_millis(500));
+        for bad in ["-1", "inf", "nan", "1e30", "fast"] {
+            let stop = invalid_duration("sla_s", read(bad).unwrap_err());
+            match stop {
+                Stop::HostError(HostError::Invalid(why)) => {
+                    assert!(why.starts_with("parameter sla_s"), "{bad}: {why}");
+                    assert!(why.contains("--param sla_s="), "{bad}: {why}");
+                }
+                other => panic!("{bad}: expected invalid, got {other:?}"),
+            }
+        }
     }
 }
