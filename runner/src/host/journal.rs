@@ -319,4 +319,34 @@ mod tests {
             ]
         );
     }
+
+    #[test]
+    fn a_fault_removed_early_leaves_the_journal_and_reads_as_what_it_undoes() {
+        let fault = |id| Undo::RemoveFault {
+            workload: "focus-server".into(),
+            id,
+            fault: "latency 600 ms, downstream, 100 %".into(),
+        };
+        let mut journal = Journal::default();
+        journal.push(fault(7));
+        journal.push(scale("mongodb", 1));
+        journal.push(fault(8));
+        assert_eq!(journal.fault(8), Some(&fault(8)));
+        assert!(journal.forget(&fault(8)));
+        assert!(!journal.forget(&fault(8)), "forgotten once only");
+        assert_eq!(journal.fault(8), None);
+        assert_eq!(journal.entries(), [fault(7), scale("mongodb", 1)]);
+        assert_eq!(
+            fault(7).to_string(),
+            "remove fault 7 (latency 600 ms, downstream, 100 %) from focus-server"
+        );
+        let load = Undo::StopLoad {
+            id: 3,
+            description: "GET /health at 20/s for 60 s".into(),
+        };
+        assert_eq!(
+            load.to_string(),
+            "stop load 3 (GET /health at 20/s for 60 s)"
+        );
+    }
 }
