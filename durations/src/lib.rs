@@ -171,6 +171,13 @@ pub fn from_secs_f64(key: &str, seconds: f64, bounds: Bounds) -> Result<Duration
     }
 }
 
+/// A number of nanoseconds (a contract `duration`, from a scenario) as the value of `key`,
+/// within `bounds`: a value beyond them is an error that names it, never a panic.
+pub fn from_nanos(key: &str, nanos: u64, bounds: Bounds) -> Result<Duration, DurationError> {
+    let value = Duration::from_nanos(nanos);
+    bounds.check(key, &format(value), value)
+}
+
 /// `now + after`, or, when that would overflow the clock, the latest instant a week past `now`
 /// — never a panic.
 pub fn deadline_after(now: Instant, after: Duration) -> Instant {

@@ -152,3 +152,16 @@ proptest! {
         prop_assert!(deadline_after(now, Duration::new(secs, nanos)) >= now);
     }
 }
+
+#[test]
+fn contract_nanoseconds_are_checked_against_the_bounds() {
+    assert_eq!(
+        from_nanos("delay", 1_500_000_000, Bounds::DELAY),
+        Ok(Duration::from_millis(1500))
+    );
+    assert_eq!(from_nanos("delay", 0, Bounds::DELAY), Ok(Duration::ZERO));
+    let short = from_nanos("timeout", 0, Bounds::TIMEOUT).unwrap_err();
+    assert!(short.to_string().contains("timeout"), "{short}");
+    let long = from_nanos("delay", u64::MAX, Bounds::DELAY).unwrap_err();
+    assert!(matches!(long, DurationError::TooLong { .. }), "{long}");
+}

@@ -242,7 +242,12 @@ impl Environment for MemoryEnvironment {
         EnvironmentInfo {
             name: self.name.clone(),
             kind: "memory",
-            capabilities: Capabilities::ALL,
+            // Faults and streams need real connections; the simulation has none.
+            capabilities: Capabilities {
+                faults: false,
+                watch_stream: false,
+                ..Capabilities::ALL
+            },
             workloads: state.workloads.keys().cloned().collect(),
             services: self.services.clone(),
         }

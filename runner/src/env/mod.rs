@@ -81,6 +81,12 @@ pub struct Capabilities {
     pub block_refuse: bool,
     /// `memory` measures resident memory.
     pub memory: bool,
+    /// `add_fault` works for every fault kind (the contract's `fault-*` flags).
+    pub faults: bool,
+    /// A load can run against the declared HTTP services, which are on this machine.
+    pub load: bool,
+    /// The Focus Server's data streams can be watched from this machine.
+    pub watch_stream: bool,
 }
 
 impl Capabilities {
@@ -91,6 +97,9 @@ impl Capabilities {
         block_blackhole: true,
         block_refuse: true,
         memory: true,
+        faults: true,
+        load: true,
+        watch_stream: true,
     };
 }
 

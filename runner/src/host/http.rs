@@ -214,7 +214,7 @@ impl std::fmt::Display for ServiceRequest {
 
 impl ServiceRequest {
     /// The contract's request, with its header names and values checked (`invalid` if not).
-    fn from_contract(request: http::Request) -> Result<Self, HostError> {
+    pub(crate) fn from_contract(request: http::Request) -> Result<Self, HostError> {
         let method = match request.method {
             http::Method::Get => Method::GET,
             http::Method::Post => Method::POST,

@@ -262,6 +262,9 @@ impl runtime::Host for ScenarioHost {
             (c.block_blackhole, runtime::Capabilities::BLOCK_BLACKHOLE),
             (c.block_refuse, runtime::Capabilities::BLOCK_REFUSE),
             (c.memory, runtime::Capabilities::MEMORY),
+            (c.faults, fault_flags()),
+            (c.load, runtime::Capabilities::LOAD),
+            (c.watch_stream, runtime::Capabilities::WATCH_STREAM),
         ] {
             if has {
                 capabilities |= flag;
@@ -283,6 +286,17 @@ impl runtime::Host for ScenarioHost {
         self.panic = Some(message);
         Ok(())
     }
+}
+
+/// Every `fault-*` flag: an environment that injects faults does every kind.
+fn fault_flags() -> runtime::Capabilities {
+    runtime::Capabilities::FAULT_LATENCY
+        | runtime::Capabilities::FAULT_BANDWIDTH
+        | runtime::Capabilities::FAULT_BLACKHOLE
+        | runtime::Capabilities::FAULT_RESET_PEER
+        | runtime::Capabilities::FAULT_SLOW_CLOSE
+        | runtime::Capabilities::FAULT_SLICER
+        | runtime::Capabilities::FAULT_LIMIT_DATA
 }
 
 /// The origin of the contract's monotonic clock: the first time it is read in this process.

@@ -5,7 +5,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::http::{HttpClient, SendError, ServiceRequest};
-use crate::env::{Deviation, Environment};
+use super::load::RunningLoads;
+use crate::env::{Deviation, EnvError, Environment, FaultId};
 
 /// The operation that undoes one mutation.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -30,6 +31,22 @@ pub enum Undo {
     /// A rollback action the scenario registered with `on-rollback`: one HTTP request. Any
     /// answer under 500 counts as done; a 5xx or no answer is a failed step.
     Http(ServiceRequest),
+    /// Undoes an `add-fault`: removes the fault (already gone counts as done).
+    RemoveFault {
+        /// The workload the fault is in front of.
+        workload: String,
+        /// The fault's id.
+        id: FaultId,
+        /// The fault, for the report: `latency 500 ms, downstream, 100 %`.
+        fault: String,
+    },
+    /// Undoes a `start-load`: stops the load if it still runs.
+    StopLoad {
+        /// The load's id.
+        id: u64,
+        /// What the load was asked to do.
+        description: String,
+    },
 }
 
 impl std::fmt::Display for Undo {
@@ -42,6 +59,14 @@ impl std::fmt::Display for Undo {
             Self::Unblock { workload } => write!(f, "unblock the network of {workload}"),
             Self::WaitReady { workload } => write!(f, "wait until {workload} is ready again"),
             Self::Http(request) => write!(f, "send {request}"),
+            Self::RemoveFault {
+                workload,
+                id,
+                fault,
+            } => {
+                write!(f, "remove fault {id} ({fault}) from {workload}")
+            }
+            Self::StopLoad { id, description } => write!(f, "stop load {id} ({description})"),
         }
     }
 }
@@ -50,6 +75,9 @@ impl std::fmt::Display for Undo {
 #[derive(Debug, Default, Clone)]
 pub struct Journal {
     entries: Vec<Undo>,
+    /// The loads the scenario started, which `StopLoad` stops; dropping the last clone of the
+    /// journal stops those still running.
+    pub(crate) loads: RunningLoads,
 }
 
 impl Journal {
@@ -67,6 +95,25 @@ impl Journal {
             }
         }
         self.entries.push(undo);
+    }
+
+    /// Removes the most recent entry equal to `undo` (the scenario undid it itself); whether
+    /// there was one.
+    pub fn forget(&mut self, undo: &Undo) -> bool {
+        match self.entries.iter().rposition(|e| e == undo) {
+            Some(at) => {
+                self.entries.remove(at);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// The `RemoveFault` entry of fault `id`, if it is still to be undone.
+    pub fn fault(&self, id: FaultId) -> Option<&Undo> {
+        self.entries
+            .iter()
+            .find(|e| matches!(e, Undo::RemoveFault { id: i, .. } if *i == id))
     }
 
     /// Whether nothing was recorded.
@@ -140,6 +187,13 @@ pub async fn undo_all(
                 Undo::Unblock { workload } => done(env.unblock_network(workload).await),
                 Undo::WaitReady { workload } => done(env.wait_ready(workload, step_timeout).await),
                 Undo::Http(request) => send_rollback(env, http, request, step_timeout).await,
+                Undo::RemoveFault { workload, id, .. } => {
+                    match env.remove_fault(workload, *id).await {
+                        Err(EnvError::NotFound(_)) => Ok(Some("already removed".to_owned())),
+                        other => done(other),
+                    }
+                }
+                Undo::StopLoad { id, .. } => Ok(Some(journal.loads.stop(*id).await)),
             }
         };
         let result = match tokio::time::timeout(step_timeout + Duration::from_secs(1), action).await
@@ -263,6 +317,36 @@ mod tests {
                 },
                 scale("focus-server", 2)
             ]
+        );
+    }
+
+    #[test]
+    fn a_fault_removed_early_leaves_the_journal_and_reads_as_what_it_undoes() {
+        let fault = |id| Undo::RemoveFault {
+            workload: "focus-server".into(),
+            id,
+            fault: "latency 600 ms, downstream, 100 %".into(),
+        };
+        let mut journal = Journal::default();
+        journal.push(fault(7));
+        journal.push(scale("mongodb", 1));
+        journal.push(fault(8));
+        assert_eq!(journal.fault(8), Some(&fault(8)));
+        assert!(journal.forget(&fault(8)));
+        assert!(!journal.forget(&fault(8)), "forgotten once only");
+        assert_eq!(journal.fault(8), None);
+        assert_eq!(journal.entries(), [fault(7), scale("mongodb", 1)]);
+        assert_eq!(
+            fault(7).to_string(),
+            "remove fault 7 (latency 600 ms, downstream, 100 %) from focus-server"
+        );
+        let load = Undo::StopLoad {
+            id: 3,
+            description: "GET /health at 20/s for 60 s".into(),
+        };
+        assert_eq!(
+            load.to_string(),
+            "stop load 3 (GET /health at 20/s for 60 s)"
         );
     }
 }

@@ -5,14 +5,16 @@
 
 pub mod annotations;
 mod case;
+mod faults;
 mod focus;
 pub mod http;
 mod imports;
 pub mod journal;
+mod load;
 pub mod plan;
 mod scenario_log;
 pub mod session;
-mod unsupported;
+mod stream;
 mod v0_1;
 
 use std::collections::BTreeMap;

@@ -29,7 +29,7 @@ fn list_prints_name_tags_timeout_key_and_description() {
         .arg(&fixtures().guest));
     let list: Vec<serde_json::Value> =
         serde_json::from_str(&json.stdout).expect("list --format json is JSON");
-    assert_eq!(list.len(), 22);
+    assert_eq!(list.len(), 26);
     let passes = list.iter().find(|s| s["name"] == "passes").unwrap();
     assert_eq!(
         (passes["key"].as_str(), passes["timeout_s"].as_f64()),

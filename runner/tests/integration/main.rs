@@ -19,6 +19,7 @@ mod kube_env;
 mod kube_manifests;
 mod kube_suite;
 mod local_faults;
+mod local_faults_contract;
 mod local_lifecycle;
 mod local_rollback;
 mod new_crate;

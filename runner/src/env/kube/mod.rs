@@ -240,6 +240,11 @@ impl Environment for KubeEnvironment {
                 block_blackhole: true,
                 block_refuse: false,
                 memory: self.metrics == Availability::Served,
+                // No fault proxy in front of a cluster's services; their port-forwards are
+                // not declared loopback services for load, nor streams reachable.
+                faults: false,
+                load: false,
+                watch_stream: false,
             },
             workloads: self.workloads.keys().cloned().collect(),
             services: self.services_keys(),
