@@ -40,7 +40,7 @@ mod tests {
     use std::collections::BTreeMap;
 
     /// The names, keys and tags of issues 6 and 9, which match the QA team's existing tests.
-    const EXPECTED: [(&str, Option<&str>, &[&str]); 14] = [
+    const EXPECTED: [(&str, Option<&str>, &[&str]); 15] = [
         (
             "mongodb_scale_down_outage_returns_503_no_orchestration",
             Some("PZ-13640"),
@@ -74,6 +74,11 @@ mod tests {
             "live_configure_unaffected_by_mongodb_outage",
             None,
             &["p1", "mongodb"],
+        ),
+        (
+            "live_stream_continues_during_mongodb_outage",
+            None,
+            &["p1", "mongodb", "stream"],
         ),
         ("legacy_config_endpoint_ticket_payload", None, &["smoke"]),
         ("basic_connectivity", None, &["smoke"]),

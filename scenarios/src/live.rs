@@ -1,5 +1,5 @@
-//! Live configures do not need MongoDB: they keep working during an outage, and their job
-//! records land once MongoDB is back.
+//! Live configures do not need MongoDB: they keep working during an outage, their data
+//! streams keep flowing, and their job records land once MongoDB is back.
 
 use scenarios_sdk::prelude::*;
 
@@ -73,6 +73,33 @@ pub fn live_configure_unaffected_by_mongodb_outage() -> Outcome {
             .any(|j| j.id() == job_id && j.state() == "running"),
         "the live job {job_id} stopped running after mongodb returned: {listed:?}"
     );
+    Ok(())
+}
+
+/// While MongoDB is scaled to 0, a live job's gRPC data stream keeps flowing: it stays open,
+/// and no gap between two frames is longer than the parameter `stream_max_gap_s` (1 s unless
+/// the run sets it). A live job reads no recording, so an outage must not stall its stream.
+#[scenario(tags = ["p1", "mongodb", "stream"], timeout = "90s")]
+pub fn live_stream_continues_during_mongodb_outage() -> Outcome {
+    require(&[Capability::Scale, Capability::WatchStream])?;
+    let max_gap = param_secs("stream_max_gap_s", 1.0)?;
+    let task = unique_task_id("stream");
+    let response = configure(&task, live())?;
+    expect_status(&response, 200)?;
+    let job_id = job_id_of(&response)?;
+    let before = watch_stream(&job_id, 0, Duration::from_secs(2))?;
+    ensure!(
+        before.frames > 0,
+        "the live job {job_id} streamed no frame in the 2 s before the outage: {before:?}"
+    );
+
+    database::scale_to_zero()?;
+    database::wait_focus_server_sees_outage(Duration::from_secs(15))?;
+    let during = watch_stream(&job_id, 0, Duration::from_secs(5))?;
+    annotate_secs("stream_max_gap_during_outage_s", during.max_gap);
+    annotate("stream_frames_during_outage", during.frames);
+    expect_open(&during)?;
+    expect_max_gap(&during, max_gap)?;
     Ok(())
 }
 
