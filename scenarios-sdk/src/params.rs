@@ -23,7 +23,6 @@
 //! ```
 
 use std::str::FromStr;
-use std::time::Duration;
 
 use crate::bindings::focus::scenario::runtime;
 use crate::{HostError, Stop};
@@ -104,6 +103,8 @@ fn type_name<T>() -> &'static str {
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use super::*;
 
     #[test]

@@ -1,4 +1,5 @@
-//! `scenario-runner list PATH...`: each component's scenarios with their tags, timeout, key
+//! `scenario-runner list PATH...`: each component's scenarios (those the selection flags pick,
+//! as `run` would) with their tags, timeout, key
 //! and description. It opens no environment. Exit 2 when a component does not load.
 
 use std::path::PathBuf;
@@ -10,8 +11,9 @@ use serde::Serialize;
 use super::config_file::load_config;
 use super::guests::resolve_paths;
 use super::run::{Format, engine_options};
+use super::select::SelectionArgs;
 use crate::engine::{EngineOptions, ScenarioMeta, format_duration};
-use crate::host::session::{Engine, PlanEntry, Selection, load_plan};
+use crate::host::session::{Engine, PlanEntry, load_plan};
 
 /// Arguments of `list`.
 #[derive(Debug, Args)]
@@ -19,6 +21,9 @@ pub struct ListArgs {
     /// Components: `.wasm` files, folders of them, or cargo package folders (built first).
     #[arg(required = true, value_name = "PATH")]
     pub paths: Vec<PathBuf>,
+    /// Which scenarios to list (as `run` would select them).
+    #[command(flatten)]
+    pub select: SelectionArgs,
     /// The configuration file, for the memory cap and the compile cache's place [default:
     /// runner.toml in the current folder or above; defaults when there is none].
     #[arg(long, value_name = "FILE")]
@@ -78,7 +83,7 @@ pub async fn execute(args: ListArgs) -> anyhow::Result<ExitCode> {
     };
     let files = resolve_paths(&args.paths)?;
     let engine = Engine::new(options)?;
-    let plan = load_plan(&engine, &files, &Selection::default()).await;
+    let plan = load_plan(&engine, &files, &args.select.selection()).await;
     super::run::warn_about_the_cache(&plan);
     let mut broken = 0;
     let mut json = Vec::new();
@@ -87,11 +92,11 @@ pub async fn execute(args: ListArgs) -> anyhow::Result<ExitCode> {
             PlanEntry::Loaded {
                 component,
                 suite,
-                all,
+                selected,
                 ..
             } => match args.format {
-                Format::Human => print_human(suite, &component.path, all),
-                Format::Json => json.extend(all.iter().map(|m| JsonScenario {
+                Format::Human => print_human(suite, &component.path, selected),
+                Format::Json => json.extend(selected.iter().map(|m| JsonScenario {
                     component: suite,
                     name: &m.name,
                     description: &m.description,

@@ -10,6 +10,7 @@ mod new;
 mod progress;
 pub mod python_guest;
 mod run;
+mod select;
 
 use std::process::ExitCode;
 

@@ -15,10 +15,11 @@ use clap::{Args, ValueEnum};
 use super::config_file::{LoadedConfig, load_config};
 use super::guests::resolve_paths;
 use super::progress::Progress;
+use super::select::SelectionArgs;
 use crate::engine::{EngineOptions, Interrupt};
 use crate::env;
 use crate::host::session::{
-    Engine, PlanEntry, Selection, Session, SessionSettings, load_plan, not_run_report,
+    Engine, PlanEntry, Session, SessionSettings, load_plan, not_run_report,
 };
 use crate::host::{FocusClient, HostLimits, RunContext};
 use crate::report::summary;
@@ -30,15 +31,9 @@ pub struct RunArgs {
     /// wasm32-wasip2 first).
     #[arg(required = true, value_name = "PATH")]
     pub paths: Vec<PathBuf>,
-    /// Run exactly the scenario with this name.
-    #[arg(long, value_name = "NAME")]
-    pub scenario: Option<String>,
-    /// Run the scenarios whose name contains this.
-    #[arg(long, value_name = "SUBSTRING")]
-    pub filter: Option<String>,
-    /// Run the scenarios with this tag; repeat for several (any of them selects).
-    #[arg(long = "tag", value_name = "TAG")]
-    pub tags: Vec<String>,
+    /// Which scenarios to run.
+    #[command(flatten)]
+    pub select: SelectionArgs,
     /// The environment of the configuration file to run against [default: its
     /// `default_environment`].
     #[arg(long, value_name = "NAME")]
@@ -132,15 +127,7 @@ fn check_selection(plan: &[PlanEntry], args: &RunArgs) -> anyhow::Result<()> {
     if any_broken {
         return Ok(());
     }
-    let asked = [
-        args.scenario.as_ref().map(|s| format!("--scenario {s}")),
-        args.filter.as_ref().map(|f| format!("--filter {f}")),
-        (!args.tags.is_empty()).then(|| format!("--tag {}", args.tags.join(" --tag "))),
-    ]
-    .into_iter()
-    .flatten()
-    .collect::<Vec<_>>()
-    .join(" ");
+    let asked = args.select.describe();
     if names.is_empty() {
         bail!("the components hold no scenario");
     }
@@ -158,11 +145,7 @@ pub async fn execute(args: RunArgs) -> anyhow::Result<ExitCode> {
         .environment(args.env.as_deref(), &loaded.path)?;
     let files = resolve_paths(&args.paths)?;
     let engine = Engine::new(engine_options(&loaded)?)?;
-    let selection = Selection {
-        scenario: args.scenario.clone(),
-        filter: args.filter.clone(),
-        tags: args.tags.clone(),
-    };
+    let selection = args.select.selection();
     let plan = load_plan(&engine, &files, &selection).await;
     warn_about_the_cache(&plan);
     check_selection(&plan, &args)?;

@@ -18,10 +18,16 @@ pub struct Selection {
     pub filter: Option<String>,
     /// Scenarios with at least one of these tags.
     pub tags: Vec<String>,
+    /// Never these names.
+    pub exclude: Vec<String>,
+    /// Never scenarios with any of these tags.
+    pub exclude_tags: Vec<String>,
+    /// Only this share of what the rest selects, for one of several CI machines.
+    pub partition: Option<Partition>,
 }
 
 impl Selection {
-    /// Whether `meta` is selected.
+    /// Whether `meta` is selected, before the partition (which needs the whole run).
     pub fn matches(&self, meta: &ScenarioMeta) -> bool {
         self.scenario.as_ref().is_none_or(|s| &meta.name == s)
             && self
@@ -29,6 +35,52 @@ impl Selection {
                 .as_ref()
                 .is_none_or(|f| meta.name.contains(f.as_str()))
             && (self.tags.is_empty() || self.tags.iter().any(|t| meta.tags.contains(t)))
+            && !self.exclude.contains(&meta.name)
+            && !self.exclude_tags.iter().any(|t| meta.tags.contains(t))
+    }
+}
+
+/// `K/N`: the K-th of N shares of a run's selected scenarios, counted in run order (the
+/// scenario at position i, from 0, goes to share `i % N + 1`), like cargo-nextest's
+/// `count:K/N`. The N shares are disjoint and together hold every selected scenario.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Partition {
+    /// Which share, from 1.
+    pub index: u32,
+    /// How many shares.
+    pub count: u32,
+}
+
+impl Partition {
+    /// Whether the scenario at `position` (from 0, in run order) belongs to this share.
+    pub fn holds(self, position: usize) -> bool {
+        position % self.count as usize == (self.index - 1) as usize
+    }
+}
+
+impl std::str::FromStr for Partition {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        let bad = || {
+            format!(
+                "`{text}` is not a partition: write K/N with 1 <= K <= N, such as 2/3 for the \
+                 second of three CI machines"
+            )
+        };
+        let (k, n) = text.trim().split_once('/').ok_or_else(bad)?;
+        let index: u32 = k.trim().parse().map_err(|_| bad())?;
+        let count: u32 = n.trim().parse().map_err(|_| bad())?;
+        if index == 0 || count == 0 || index > count {
+            return Err(bad());
+        }
+        Ok(Self { index, count })
+    }
+}
+
+impl std::fmt::Display for Partition {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.index, self.count)
     }
 }
 
@@ -65,6 +117,8 @@ pub async fn load_plan(
 ) -> Vec<PlanEntry> {
     let mut plan = Vec::new();
     let mut names = std::collections::HashSet::new();
+    // Position among the scenarios the selection picks, over the whole run, for the partition.
+    let mut position = 0usize;
     for path in paths {
         let suite = unique_suite_name(path, &mut names);
         let loaded = match engine.load(path) {
@@ -79,6 +133,10 @@ pub async fn load_plan(
                 let selected = all
                     .iter()
                     .filter(|m| selection.matches(m))
+                    .filter(|_| {
+                        position += 1;
+                        selection.partition.is_none_or(|p| p.holds(position - 1))
+                    })
                     .cloned()
                     .collect();
                 PlanEntry::Loaded {
@@ -110,4 +168,33 @@ fn unique_suite_name(path: &Path, taken: &mut std::collections::HashSet<String>)
         n += 1;
     }
     name
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Partition;
+
+    #[test]
+    fn partitions_parse_or_say_how_to_write_them() {
+        assert_eq!(
+            "2/3".parse::<Partition>(),
+            Ok(Partition { index: 2, count: 3 })
+        );
+        for bad in ["0/3", "4/3", "1/0", "3", "a/b", "-1/2", ""] {
+            let error = bad.parse::<Partition>().unwrap_err();
+            assert!(error.contains("write K/N"), "{bad}: {error}");
+        }
+    }
+
+    #[test]
+    fn the_shares_are_disjoint_and_cover_every_position() {
+        for count in 1..=5u32 {
+            for position in 0..23usize {
+                let holders = (1..=count)
+                    .filter(|&index| Partition { index, count }.holds(position))
+                    .count();
+                assert_eq!(holders, 1, "position {position} of {count} shares");
+            }
+        }
+    }
 }

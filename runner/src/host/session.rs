@@ -15,7 +15,7 @@ use crate::report::{CaseOutcome, CaseReport, RunReport};
 
 pub use super::case::load_error_case;
 pub use super::journal::describe as describe_deviations;
-pub use super::plan::{Engine, PlanEntry, Selection, load_plan};
+pub use super::plan::{Engine, Partition, PlanEntry, Selection, load_plan};
 pub use crate::engine::HOST_ERROR_PREFIX;
 
 /// Follows a run as it happens, to print progress. Every method has a default that does nothing.

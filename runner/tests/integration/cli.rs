@@ -98,6 +98,73 @@ fn usage_and_configuration_errors_exit_2_with_what_to_do() {
     assert!(sim.operations().is_empty());
 }
 
+/// The scenario names `list --format json` prints with `flags`.
+fn listed(sim: &SimConfig, flags: &[&str]) -> Vec<String> {
+    let ran = run(runner(&sim.scratch.path)
+        .args(["list", "--format", "json"])
+        .args(flags)
+        .arg(&fixtures().guest));
+    assert_eq!(ran.code, 0, "{flags:?}: {}", ran.stderr);
+    let list: Vec<serde_json::Value> = serde_json::from_str(&ran.stdout).expect("JSON");
+    list.iter()
+        .map(|s| s["name"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[test]
+fn exclusion_and_partitions_split_the_selection_disjointly_and_completely() {
+    let sim = SimConfig::new();
+    let all = listed(&sim, &[]);
+    assert_eq!(all.len(), 26);
+
+    let without = listed(&sim, &["--exclude", "passes", "--exclude-tag", "fault"]);
+    assert!(!without.contains(&"passes".to_owned()), "{without:?}");
+    assert!(
+        !without.contains(&"loops_forever".to_owned()),
+        "{without:?}"
+    );
+    assert!(without.contains(&"skips".to_owned()), "{without:?}");
+
+    for count in [1, 3, 4] {
+        let shares: Vec<Vec<String>> = (1..=count)
+            .map(|k| listed(&sim, &["--partition", &format!("{k}/{count}")]))
+            .collect();
+        let mut union: Vec<String> = shares.concat();
+        assert_eq!(union.len(), all.len(), "{count} shares overlap: {shares:?}");
+        union.sort();
+        let mut expected = all.clone();
+        expected.sort();
+        assert_eq!(union, expected, "{count} shares do not cover the run");
+        assert!(shares.iter().all(|s| !s.is_empty()), "{shares:?}");
+    }
+    // The partition splits what the other flags select, not the whole component.
+    let smoke = listed(&sim, &["--tag", "smoke"]);
+    let first = listed(&sim, &["--tag", "smoke", "--partition", "1/2"]);
+    assert_eq!(
+        first.len(),
+        smoke.len().div_ceil(2),
+        "{first:?} of {smoke:?}"
+    );
+
+    let bad = run(runner(&sim.scratch.path)
+        .args(["run", "--partition", "4/3"])
+        .arg(&fixtures().guest));
+    assert_eq!(bad.code, 2, "{}", bad.stderr);
+    assert!(bad.stderr.contains("write K/N"), "{}", bad.stderr);
+
+    let nothing = run(runner(&sim.scratch.path)
+        .args(["run", "--tag", "smoke", "--exclude-tag", "smoke"])
+        .arg(&fixtures().guest));
+    assert_eq!(nothing.code, 2, "{}", nothing.stderr);
+    assert!(
+        nothing
+            .stderr
+            .contains("no scenario matches --tag smoke --exclude-tag smoke"),
+        "{}",
+        nothing.stderr
+    );
+}
+
 #[test]
 fn json_summary_and_default_report_place() {
     let sim = SimConfig::new();
