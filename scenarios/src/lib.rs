@@ -19,6 +19,7 @@ pub mod database;
 pub mod jobs;
 pub mod live;
 pub mod memory;
+pub mod network;
 pub mod outage;
 pub mod recordings;
 pub mod recovery;
@@ -40,7 +41,7 @@ mod tests {
     use std::collections::BTreeMap;
 
     /// The names, keys and tags of issues 6 and 9, which match the QA team's existing tests.
-    const EXPECTED: [(&str, Option<&str>, &[&str]); 15] = [
+    const EXPECTED: [(&str, Option<&str>, &[&str]); 17] = [
         (
             "mongodb_scale_down_outage_returns_503_no_orchestration",
             Some("PZ-13640"),
@@ -74,6 +75,16 @@ mod tests {
             "live_configure_unaffected_by_mongodb_outage",
             None,
             &["p1", "mongodb"],
+        ),
+        (
+            "slow_mongodb_does_not_break_sla",
+            None,
+            &["p1", "mongodb", "network", "fault"],
+        ),
+        (
+            "bandwidth_limited_mongodb",
+            None,
+            &["p2", "mongodb", "network", "fault"],
         ),
         (
             "live_stream_continues_during_mongodb_outage",

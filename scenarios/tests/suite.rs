@@ -221,7 +221,7 @@ fn answered_after_seconds(case: &str) -> Option<f64> {
 }
 
 /// The scenarios of the suite.
-const SCENARIO_COUNT: usize = 15;
+const SCENARIO_COUNT: usize = 17;
 
 #[test]
 fn the_whole_suite_passes_against_the_resilient_focus_server() {
