@@ -72,6 +72,49 @@ fn a_new_crate_builds_and_lists_its_scenarios() {
 }
 
 #[test]
+fn a_new_python_package_builds_and_lists_its_scenario() {
+    let scratch = Scratch::new("new-python");
+    let dir = scratch.path.join("py").join("outage-checks");
+    let made = run_within(
+        runner(&scratch.path)
+            .args(["new", "outage-checks", "--lang", "python", "--path"])
+            .arg(&dir),
+        Duration::from_secs(30),
+    );
+    assert_eq!(made.code, 0, "new failed:\n{}{}", made.stdout, made.stderr);
+    assert!(
+        made.stdout.contains("Python scenario package"),
+        "{}",
+        made.stdout
+    );
+    let manifest = std::fs::read_to_string(dir.join("pyproject.toml")).unwrap();
+    let parsed: toml::Value = toml::from_str(&manifest).unwrap();
+    let sdk = parsed["tool"]["focus-scenarios"]["sdk"].as_str().unwrap();
+    assert!(Path::new(sdk).is_relative(), "{manifest}");
+    assert_eq!(
+        std::fs::canonicalize(dir.join(sdk)).unwrap(),
+        std::fs::canonicalize(workspace_root().join("scenarios-sdk-py")).unwrap(),
+        "sdk = {sdk:?} does not lead to this checkout's Python SDK"
+    );
+
+    let listed = run_within(
+        runner(&scratch.path).arg("list").arg(&dir),
+        Duration::from_secs(300),
+    );
+    assert_eq!(
+        listed.code, 0,
+        "list failed:\n{}{}",
+        listed.stdout, listed.stderr
+    );
+    assert!(
+        listed.stdout.contains("outage_checks (")
+            && listed.stdout.contains("focus_server_fast_failover"),
+        "{}",
+        listed.stdout
+    );
+}
+
+#[test]
 fn new_never_overwrites_a_folder() {
     let scratch = Scratch::new("new-exists");
     let dir = scratch.path.join("taken");

@@ -1,7 +1,10 @@
-//! `scenario-runner new NAME [--path DIR] [--lang rust]`: writes a ready scenario crate from
-//! the SDK's template (`scenarios-sdk/template/`, embedded in the binary), with the package
-//! name set and the `scenarios-sdk` dependency pointing at the SDK, relative to the new crate.
-//! It refuses to write into a folder that exists.
+//! `scenario-runner new NAME [--path DIR] [--lang rust|python]`: writes a ready scenario crate
+//! from the SDK's template (`scenarios-sdk/template/`, embedded in the binary), with the package
+//! name set and the `scenarios-sdk` dependency pointing at the SDK, relative to the new crate;
+//! or, with `--lang python`, a Python scenario package ([`python`]). It refuses to write into a
+//! folder that exists.
+
+mod python;
 
 use std::path::{Component, Path, PathBuf};
 use std::process::ExitCode;
@@ -10,9 +13,9 @@ use anyhow::{Context as _, bail};
 use clap::{Args, ValueEnum};
 
 /// The template's files, as the SDK keeps them.
-const TEMPLATE_CARGO_TOML: &str = include_str!("../../../scenarios-sdk/template/Cargo.toml");
-const TEMPLATE_LIB_RS: &str = include_str!("../../../scenarios-sdk/template/src/lib.rs");
-const TEMPLATE_GITIGNORE: &str = include_str!("../../../scenarios-sdk/template/.gitignore");
+const TEMPLATE_CARGO_TOML: &str = include_str!("../../../../scenarios-sdk/template/Cargo.toml");
+const TEMPLATE_LIB_RS: &str = include_str!("../../../../scenarios-sdk/template/src/lib.rs");
+const TEMPLATE_GITIGNORE: &str = include_str!("../../../../scenarios-sdk/template/.gitignore");
 
 /// The template's package name and SDK dependency, replaced in the copy.
 const TEMPLATE_NAME: &str = "my-scenarios";
@@ -31,8 +34,9 @@ pub struct NewArgs {
     /// The language of the scenarios.
     #[arg(long, value_enum, default_value_t = Lang::Rust)]
     pub lang: Lang,
-    /// The `scenarios-sdk` crate's folder [default: the one of the checkout this runner was
-    /// built from, or a `scenarios-sdk/` found from the new crate's folder upwards].
+    /// The SDK's folder (`scenarios-sdk`, or `scenarios-sdk-py` with `--lang python`)
+    /// [default: the one of the checkout this runner was built from, or one found from the new
+    /// folder upwards].
     #[arg(long, value_name = "DIR")]
     pub sdk: Option<PathBuf>,
 }
@@ -42,6 +46,18 @@ pub struct NewArgs {
 pub enum Lang {
     /// Rust, with `scenarios-sdk`.
     Rust,
+    /// Python, with `scenarios-sdk-py`, built by the runner with componentize-py.
+    Python,
+}
+
+impl Lang {
+    /// The SDK's folder name in a checkout.
+    fn sdk_folder(self) -> &'static str {
+        match self {
+            Lang::Rust => "scenarios-sdk",
+            Lang::Python => "scenarios-sdk-py",
+        }
+    }
 }
 
 /// Writes the crate and says what to do next.
@@ -51,12 +67,20 @@ pub async fn execute(args: NewArgs) -> anyhow::Result<ExitCode> {
         .path
         .clone()
         .unwrap_or_else(|| PathBuf::from(&args.name));
-    let Lang::Rust = args.lang;
-    let sdk = find_sdk(args.sdk.as_deref(), &dir)?;
-    write_rust_crate(&args.name, &dir, &sdk)?;
+    let sdk = find_sdk(args.sdk.as_deref(), &dir, args.lang)?;
+    let what = match args.lang {
+        Lang::Rust => {
+            write_rust_crate(&args.name, &dir, &sdk)?;
+            "Rust scenario crate"
+        }
+        Lang::Python => {
+            python::write_package(&args.name, &dir, &sdk)?;
+            "Python scenario package"
+        }
+    };
     let shown = dir.display();
-    println!("Created the Rust scenario crate `{}` in {shown}", args.name);
-    println!("  scenarios-sdk: {}", sdk.display());
+    println!("Created the {what} `{}` in {shown}", args.name);
+    println!("  {}: {}", args.lang.sdk_folder(), sdk.display());
     println!("Next:");
     println!("  scenario-runner list {shown}   # builds it and lists its scenarios");
     println!(
@@ -80,41 +104,46 @@ fn check_name(name: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The SDK's folder, absolute: `--sdk`, else the checkout this binary was built from, else a
-/// `scenarios-sdk/` in the new crate's parent folder or above.
-fn find_sdk(given: Option<&Path>, dir: &Path) -> anyhow::Result<PathBuf> {
+/// The SDK's folder, absolute: `--sdk`, else the checkout this binary was built from, else the
+/// SDK's folder in the new folder's parent or above.
+fn find_sdk(given: Option<&Path>, dir: &Path, lang: Lang) -> anyhow::Result<PathBuf> {
+    let name = lang.sdk_folder();
     if let Some(given) = given {
-        return sdk_at(given).with_context(|| {
-            format!(
-                "--sdk {}: not the scenarios-sdk crate's folder",
-                given.display()
-            )
-        });
+        return sdk_at(given, lang)
+            .with_context(|| format!("--sdk {}: not the {name} folder", given.display()));
     }
-    let built_from = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios-sdk");
-    if let Ok(sdk) = sdk_at(&built_from) {
+    let built_from = Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(name);
+    if let Ok(sdk) = sdk_at(&built_from, lang) {
         return Ok(sdk);
     }
     let start = absolute(dir)?;
     for folder in start.ancestors().skip(1) {
-        if let Ok(sdk) = sdk_at(&folder.join("scenarios-sdk")) {
+        if let Ok(sdk) = sdk_at(&folder.join(name), lang) {
             return Ok(sdk);
         }
     }
     bail!(
-        "cannot find the scenarios-sdk crate (not at {}, nor in a folder above {}); pass its \
-         folder with --sdk DIR",
+        "cannot find {name} (not at {}, nor in a folder above {}); pass its folder with --sdk DIR",
         built_from.display(),
         start.display()
     )
 }
 
-/// `folder`, canonical, when it holds the `scenarios-sdk` package.
-fn sdk_at(folder: &Path) -> anyhow::Result<PathBuf> {
-    let manifest = std::fs::read_to_string(folder.join("Cargo.toml"))
-        .with_context(|| format!("no Cargo.toml in {}", folder.display()))?;
-    if !manifest.contains("name = \"scenarios-sdk\"") {
-        bail!("{} is not the scenarios-sdk package", folder.display());
+/// `folder`, canonical, when it holds the SDK of `lang`.
+fn sdk_at(folder: &Path, lang: Lang) -> anyhow::Result<PathBuf> {
+    match lang {
+        Lang::Rust => {
+            let manifest = std::fs::read_to_string(folder.join("Cargo.toml"))
+                .with_context(|| format!("no Cargo.toml in {}", folder.display()))?;
+            if !manifest.contains("name = \"scenarios-sdk\"") {
+                bail!("{} is not the scenarios-sdk package", folder.display());
+            }
+        }
+        Lang::Python => {
+            if !folder.join("src/focus_scenarios/__init__.py").is_file() {
+                bail!("{} holds no src/focus_scenarios", folder.display());
+            }
+        }
     }
     Ok(std::fs::canonicalize(folder)?)
 }
@@ -124,8 +153,8 @@ fn absolute(path: &Path) -> anyhow::Result<PathBuf> {
     Ok(std::path::absolute(path)?)
 }
 
-/// Writes the template into `dir`, which must not exist.
-fn write_rust_crate(name: &str, dir: &Path, sdk: &Path) -> anyhow::Result<()> {
+/// Creates `dir`, which must not exist yet, and returns it canonical.
+fn create_new_dir(dir: &Path) -> anyhow::Result<PathBuf> {
     if dir.exists() {
         bail!(
             "{} already exists; `new` writes a new folder and overwrites nothing: choose another \
@@ -139,13 +168,11 @@ fn write_rust_crate(name: &str, dir: &Path, sdk: &Path) -> anyhow::Result<()> {
     }
     // create_dir, not create_dir_all: it fails if the folder appeared meanwhile.
     std::fs::create_dir(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    let crate_dir = std::fs::canonicalize(dir)?;
-    let sdk_path = relative(&crate_dir, sdk).unwrap_or_else(|| sdk.to_path_buf());
-    let files = [
-        ("Cargo.toml", cargo_toml(name, &sdk_path)?),
-        (".gitignore", TEMPLATE_GITIGNORE.to_string()),
-        ("src/lib.rs", TEMPLATE_LIB_RS.to_string()),
-    ];
+    Ok(std::fs::canonicalize(dir)?)
+}
+
+/// Writes `files` (path in `dir`, text) into `dir`.
+fn write_files(dir: &Path, files: &[(&str, String)]) -> anyhow::Result<()> {
     for (file, text) in files {
         let path = dir.join(file);
         if let Some(parent) = path.parent() {
@@ -154,6 +181,20 @@ fn write_rust_crate(name: &str, dir: &Path, sdk: &Path) -> anyhow::Result<()> {
         std::fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))?;
     }
     Ok(())
+}
+
+/// Writes the template into `dir`, which must not exist.
+fn write_rust_crate(name: &str, dir: &Path, sdk: &Path) -> anyhow::Result<()> {
+    let crate_dir = create_new_dir(dir)?;
+    let sdk_path = relative(&crate_dir, sdk).unwrap_or_else(|| sdk.to_path_buf());
+    write_files(
+        dir,
+        &[
+            ("Cargo.toml", cargo_toml(name, &sdk_path)?),
+            (".gitignore", TEMPLATE_GITIGNORE.to_string()),
+            ("src/lib.rs", TEMPLATE_LIB_RS.to_string()),
+        ],
+    )
 }
 
 /// The template's `Cargo.toml` with the package `name` and the SDK at `sdk_path`.
