@@ -9,27 +9,7 @@ use support::*;
 #[test]
 fn the_committed_v0_1_suite_passes_beside_a_v0_2_component_on_the_local_environment() {
     let sim = Scratch::new("contract-local");
-    let workloads = [local_support::mongodb("5s"), local_support::focus_server()]
-        .join("\n")
-        .replace("[workloads.", "[environments.local.workloads.")
-        .replace("http GET /health", "http GET /ready");
-    // The builtin MongoDB is looked for in the config folder's .venv, where ./scripts/setup
-    // installs SecantusDB: the scratch config folder shares the workspace's.
-    std::os::unix::fs::symlink(
-        testkit::workspace_root().join(".venv"),
-        sim.path.join(".venv"),
-    )
-    .unwrap();
-    let config = sim.path.join("runner.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "default_environment = \"local\"\n[runner]\nsteady_state_timeout_s = 60\n\
-             [environments.local]\nkind = \"local\"\nfocus_workload = \"focus-server\"\n\
-             startup_timeout = \"60s\"\n{workloads}"
-        ),
-    )
-    .unwrap();
+    local_support::write_local_run_config(&sim);
     let junit = sim.path.join("junit.xml");
     let started = std::time::Instant::now();
     let ran = run(runner(&sim.path)

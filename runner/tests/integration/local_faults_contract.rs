@@ -24,26 +24,7 @@ fn figure(case: &Case, key: &str) -> f64 {
 #[test]
 fn faults_load_and_streams_work_through_the_contract_on_the_local_environment() {
     let sim = Scratch::new("faults-contract");
-    let workloads = [local_support::mongodb("5s"), local_support::focus_server()]
-        .join("\n")
-        .replace("[workloads.", "[environments.local.workloads.")
-        .replace("http GET /health", "http GET /ready");
-    // The builtin MongoDB is looked for in the config folder's .venv, as in contract_local.
-    std::os::unix::fs::symlink(
-        testkit::workspace_root().join(".venv"),
-        sim.path.join(".venv"),
-    )
-    .unwrap();
-    let config = sim.path.join("runner.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "default_environment = \"local\"\n[runner]\nsteady_state_timeout_s = 60\n\
-             [environments.local]\nkind = \"local\"\nfocus_workload = \"focus-server\"\n\
-             startup_timeout = \"60s\"\n{workloads}"
-        ),
-    )
-    .unwrap();
+    local_support::write_local_run_config(&sim);
     let junit = sim.path.join("junit.xml");
     let ran = run(runner(&sim.path)
         .args(["run", "--tag", "v0_2-faults", "--junit"])

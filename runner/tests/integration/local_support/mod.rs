@@ -30,6 +30,28 @@ pub fn focus_server() -> String {
     )
 }
 
+/// Writes `runner.toml` into `scratch` for a run against the local environment: MongoDB and
+/// the workspace's Focus Server, ready on `GET /ready`, with the workspace's `.venv` linked in
+/// (the builtin MongoDB is looked for in the config folder's `.venv`).
+pub fn write_local_run_config(scratch: &Scratch) {
+    let workloads = [mongodb("5s"), focus_server()]
+        .join("\n")
+        .replace("[workloads.", "[environments.local.workloads.")
+        .replace("http GET /health", "http GET /ready");
+    std::os::unix::fs::symlink(workspace_root().join(".venv"), scratch.path.join(".venv"))
+        .expect("link the workspace's .venv");
+    let config = scratch.path.join("runner.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "default_environment = \"local\"\n[runner]\nsteady_state_timeout_s = 60\n\
+             [environments.local]\nkind = \"local\"\nfocus_workload = \"focus-server\"\n\
+             startup_timeout = \"60s\"\n{workloads}"
+        ),
+    )
+    .expect("write runner.toml");
+}
+
 /// A started environment in its own scratch folder; stopped gracefully by [`Harness::stop`], or
 /// killed on drop.
 pub struct Harness {
