@@ -17,12 +17,9 @@ use std::time::{Duration, Instant};
 use scenario_runner::engine::{EngineOptions, GuestOutcome, Interrupt, RunControl, ScenarioMeta};
 use scenario_runner::env::memory::{MemoryConfig, MemoryEnvironment};
 use scenario_runner::env::{Environment, OpenContext};
-use scenario_runner::host::session::{Engine, RunObserver, Session, SessionSettings};
 use scenario_runner::host::{FocusClient, ScenarioHost};
 use scenario_runner::report::{RunReport, SuiteReport, junit, summary};
-
-struct Quiet;
-impl RunObserver for Quiet {}
+use scenario_runner::run::{Engine, EventSender, Session, SessionSettings};
 
 fn build_fixture(root: &Path) -> PathBuf {
     let target = root.join("target").join("scenario-wasm");
@@ -193,7 +190,13 @@ async fn main() {
             let started = Instant::now();
             let component = engine.load(wasm).unwrap();
             let case = session
-                .run_case(&component, "runner_fixture", &meta, false, &mut Quiet)
+                .run_case(
+                    &component,
+                    "runner_fixture",
+                    &meta,
+                    false,
+                    &EventSender::detached(),
+                )
                 .await;
             let line = summary::case_line(&case);
             let report = RunReport {

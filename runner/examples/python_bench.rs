@@ -19,11 +19,8 @@ use scenario_runner::cli::python_guest;
 use scenario_runner::engine::{EngineOptions, ScenarioMeta};
 use scenario_runner::env::memory::{MemoryConfig, MemoryEnvironment};
 use scenario_runner::env::{Environment, OpenContext};
-use scenario_runner::host::session::{Engine, RunObserver, Session, SessionSettings};
 use scenario_runner::host::{FocusClient, ScenarioHost};
-
-struct Quiet;
-impl RunObserver for Quiet {}
+use scenario_runner::run::{Engine, EventSender, Session, SessionSettings};
 
 /// What was measured for one language.
 struct Figures {
@@ -153,7 +150,7 @@ async fn measure(root: &Path, wasm: &Path, build: Duration, failing: &str) -> Fi
             let started = Instant::now();
             let component = engine.load(wasm).unwrap();
             let case = session
-                .run_case(&component, "bench", &meta, false, &mut Quiet)
+                .run_case(&component, "bench", &meta, false, &EventSender::detached())
                 .await;
             std::hint::black_box(case);
             started.elapsed()

@@ -13,3 +13,4 @@ pub mod env;
 pub mod guest_text;
 pub mod host;
 pub mod report;
+pub mod run;

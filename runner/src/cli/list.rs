@@ -13,7 +13,7 @@ use super::guests::resolve_paths;
 use super::run::{Format, engine_options};
 use super::select::SelectionArgs;
 use crate::engine::{EngineOptions, ScenarioMeta, format_duration};
-use crate::host::session::{Engine, PlanEntry, load_plan};
+use crate::run::{Engine, PlanEntry, load_plan};
 
 /// Arguments of `list`.
 #[derive(Debug, Args)]

@@ -1,80 +1,83 @@
-//! Progress as a run goes: on a terminal, a line per running scenario with its elapsed time
-//! (indicatif); otherwise, or with `NO_COLOR`, plain lines. Undo steps are printed as they
-//! happen. Everything goes to stderr, so that `--format json` keeps stdout clean. After each
-//! scenario the JUnit report is rewritten, so that even a killed run leaves one.
+//! Progress as a run goes, from its events: on a terminal, a line per running scenario with its
+//! elapsed time (indicatif); otherwise, or with `NO_COLOR`, plain lines. Undo steps are printed
+//! as they happen. Everything goes to stderr, so that `--format json` keeps stdout clean.
 
 use std::io::IsTerminal as _;
-use std::path::PathBuf;
 use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::engine::ScenarioMeta;
-use crate::host::UndoStep;
-use crate::host::session::RunObserver;
+use crate::host::journal::step_line;
 use crate::report::summary::case_line;
-use crate::report::{CaseReport, RunReport, junit};
+use crate::run::events::{EventKind, Reporter, RunEvent};
 
-/// Prints progress and keeps the JUnit file current.
+/// Prints progress.
 pub struct Progress {
     fancy: bool,
     bar: Option<ProgressBar>,
-    junit: PathBuf,
-    /// The last error writing the JUnit file, reported at the end.
-    pub write_error: Option<junit::WriteError>,
 }
 
 impl Progress {
-    /// Progress for a run whose report goes to `junit`.
-    pub fn new(junit: PathBuf) -> Self {
+    /// Progress on stderr, with a spinner when it is a terminal.
+    pub fn new() -> Self {
         let fancy = std::io::stderr().is_terminal()
             && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
-        Self {
-            fancy,
-            bar: None,
-            junit,
-            write_error: None,
-        }
+        Self { fancy, bar: None }
     }
 
     /// Prints a line above the progress bar, if any.
-    pub fn println(&self, line: &str) {
+    fn println(&self, line: &str) {
         match &self.bar {
             Some(bar) => bar.println(line),
             None => crate::errln!("{line}"),
         }
     }
 
-    /// Writes the JUnit report of `run`.
-    pub fn write_report(&mut self, run: &RunReport) {
-        self.write_error = junit::write(run, &self.junit).err();
-    }
-}
-
-impl RunObserver for Progress {
-    fn scenario_started(&mut self, suite: &str, meta: &ScenarioMeta) {
+    fn started(&mut self, name: String) {
         if self.fancy {
             let bar = ProgressBar::new_spinner();
             let style = ProgressStyle::with_template("  {spinner} [{elapsed_precise}] {msg}")
                 .unwrap_or_else(|_| ProgressStyle::default_spinner());
             bar.set_style(style);
-            bar.set_message(format!("{suite}::{}", meta.name));
+            bar.set_message(name);
             bar.enable_steady_tick(Duration::from_millis(100));
             self.bar = Some(bar);
         } else {
-            crate::errln!("  START  {suite}::{}", meta.name);
+            crate::errln!("  START  {name}");
         }
     }
+}
 
-    fn undo_step(&mut self, step: &UndoStep) {
-        self.println(&format!("         {step}"));
-    }
-
-    fn scenario_finished(&mut self, case: &CaseReport, so_far: &RunReport) {
-        if let Some(bar) = self.bar.take() {
-            bar.finish_and_clear();
+impl Reporter for Progress {
+    fn event(&mut self, event: &RunEvent) {
+        let name = || {
+            format!(
+                "{}::{}",
+                event.suite.as_deref().unwrap_or_default(),
+                event.scenario.as_deref().unwrap_or_default()
+            )
+        };
+        match &event.kind {
+            EventKind::ScenarioStarted { .. } => self.started(name()),
+            EventKind::UndoStep {
+                index,
+                count,
+                step,
+                answer,
+                took,
+                error,
+            } => {
+                let (answer, error) = (answer.as_deref(), error.as_deref());
+                let line = step_line(*index, *count, step, answer, error, *took);
+                self.println(&format!("         {line}"));
+            }
+            EventKind::ScenarioFinished { case, .. } => {
+                if let Some(bar) = self.bar.take() {
+                    bar.finish_and_clear();
+                }
+                crate::errln!("{}", case_line(&case.0));
+            }
+            _ => {}
         }
-        crate::errln!("{}", case_line(case));
-        self.write_report(so_far);
     }
 }

@@ -3,7 +3,7 @@
 //! (all passed or skipped), 1 (a failure or an error), 2 (usage, configuration or load
 //! problem), or 130/143 after SIGINT/SIGTERM.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI32, Ordering};
@@ -18,11 +18,16 @@ use super::progress::Progress;
 use super::select::SelectionArgs;
 use crate::engine::{EngineOptions, Interrupt};
 use crate::env;
-use crate::host::session::{
-    Engine, PlanEntry, Session, SessionSettings, load_plan, not_run_report,
-};
 use crate::host::{FocusClient, HostLimits, RunContext};
+use crate::report::collect::SharedReport;
+use crate::report::events_file::EventsFile;
+use crate::report::junit::JunitWriter;
 use crate::report::summary;
+use crate::report::{ErrorKind, RunReport, WriteError};
+use crate::run::{
+    Engine, EventHub, EventSender, PlanEntry, Reporter, Session, SessionSettings, announce,
+    load_plan, report_not_run,
+};
 
 /// Arguments of `run`.
 #[derive(Debug, Args)]
@@ -46,6 +51,10 @@ pub struct RunArgs {
     /// runner.toml].
     #[arg(long, value_name = "FILE")]
     pub junit: Option<PathBuf>,
+    /// Also write the run's events as JSON Lines to FILE, one per line as they happen (schema in
+    /// the README).
+    #[arg(long, value_name = "FILE")]
+    pub events: Option<PathBuf>,
     /// Every scenario's timeout, replacing its own, such as `30s`, `2m` or `500ms`.
     #[arg(long, value_name = "DURATION", value_parser = parse_timeout)]
     pub timeout: Option<Duration>,
@@ -149,42 +158,54 @@ pub async fn execute(args: RunArgs) -> anyhow::Result<ExitCode> {
     let plan = load_plan(&engine, &files, &selection).await;
     warn_about_the_cache(&plan);
     check_selection(&plan, &args)?;
-    let junit = match &args.junit {
-        Some(path) => std::env::current_dir()
-            .context("cannot read the current folder")?
-            .join(path),
-        None => loaded
-            .root
-            .join("target")
-            .join("scenario-reports")
-            .join("junit.xml"),
-    };
+    let outputs = Outputs::resolve(&args, &loaded.root)?;
+    let signals = Signals::install()?;
+    let ctx = loaded.open_context(env_name, args.force_cleanup);
+    let reports = Reports::start(&outputs)?;
+    let events = reports.sender().clone();
+    announce(&events, env_name, &ctx.run_id, &plan);
 
     if !plan
         .iter()
         .any(|e| matches!(e, PlanEntry::Loaded { selected, .. } if !selected.is_empty()))
     {
-        return Ok(report_without_environment(
-            &plan,
-            env_name,
-            &junit,
-            args.format,
-        ));
+        events.run_finished(false);
+        let (report, errors) = reports.finish().await;
+        print_summary(&report, &outputs, args.format, &errors);
+        crate::errln!(
+            "error: no component could be loaded, so the environment `{env_name}` was not started"
+        );
+        return Ok(ExitCode::from(super::EXIT_USAGE));
     }
 
-    let signals = Signals::install()?;
-    let ctx = loaded.open_context(env_name, args.force_cleanup);
     let env = match env::open(env_config, &ctx).await {
         Ok(env) => env,
         Err(e) => {
             let message = format!("cannot open the environment `{env_name}`: {e}");
-            let report = not_run_report(&plan, env_name, &message);
-            if let Err(write) = crate::report::junit::write(&report, &junit) {
-                crate::errln!("error: {write}");
+            let interrupted = signals.received().is_some();
+            let kind = if interrupted {
+                ErrorKind::Interrupted
+            } else {
+                ErrorKind::Environment
+            };
+            let why = if interrupted {
+                "interrupted during environment start-up"
+            } else {
+                message.as_str()
+            };
+            report_not_run(&plan, &events, kind, why);
+            events.run_finished(interrupted);
+            let (_, errors) = reports.finish().await;
+            for error in &errors {
+                crate::errln!("error: {error}");
+            }
+            if let Some(signal) = signals.received() {
+                crate::errln!("{message}");
+                return Ok(ExitCode::from(128 + signal as u8));
             }
             bail!(
                 "{message}\nthe JUnit report {} lists the scenarios that did not run",
-                junit.display()
+                outputs.junit.display()
             );
         }
     };
@@ -192,7 +213,11 @@ pub async fn execute(args: RunArgs) -> anyhow::Result<ExitCode> {
         Ok(focus) => focus,
         Err(e) => {
             env.shutdown().await;
-            bail!("environment `{env_name}`: {e}");
+            let message = format!("environment `{env_name}`: {e}");
+            report_not_run(&plan, &events, ErrorKind::Environment, &message);
+            events.run_finished(false);
+            reports.finish().await;
+            bail!("{message}");
         }
     };
     let settings = SessionSettings {
@@ -218,56 +243,96 @@ pub async fn execute(args: RunArgs) -> anyhow::Result<ExitCode> {
         settings,
         interrupt: signals.interrupt.clone(),
     };
-    let mut progress = Progress::new(junit.clone());
-    let report = session.run(&plan, &mut progress).await;
-    progress.write_report(&report);
+    session.run(&plan, &events).await;
+    events.run_finished(signals.interrupt.is_triggered());
+    let (report, errors) = reports.finish().await;
     env.shutdown().await;
 
-    match args.format {
-        Format::Human => crate::console::out(format_args!("{}", summary::human(&report, &junit))),
-        Format::Json => crate::outln!("{}", summary::json(&report, &junit)),
-    }
-    if let Some(error) = &progress.write_error {
-        crate::errln!("error: {error}");
-    }
+    print_summary(&report, &outputs, args.format, &errors);
     let any_broken = plan.iter().any(|e| matches!(e, PlanEntry::Broken { .. }));
     let code = match signals.received() {
         Some(signal) => 128 + signal as u8,
-        None if any_broken || progress.write_error.is_some() => super::EXIT_USAGE,
+        None if any_broken || !errors.is_empty() => super::EXIT_USAGE,
         None if report.cases().any(|c| c.outcome.is_bad()) => 1,
         None => 0,
     };
     Ok(ExitCode::from(code))
 }
 
-/// When no component could be loaded, nothing can run: the environment is not started (no
-/// MongoDB, no Focus Server), the report lists the load errors, and the exit code is 2.
-fn report_without_environment(
-    plan: &[PlanEntry],
-    env_name: &str,
-    junit: &std::path::Path,
-    format: Format,
-) -> ExitCode {
-    let report = not_run_report(
-        plan,
-        env_name,
-        "no component could be loaded; the environment was not started",
-    );
-    for case in report.cases() {
-        crate::errln!("{}", summary::case_line(case));
+/// Where a run's reports go.
+struct Outputs {
+    junit: PathBuf,
+    events: Option<PathBuf>,
+}
+
+impl Outputs {
+    /// `--junit` and `--events` against the current folder; the JUnit file by default in
+    /// `target/scenario-reports` beside runner.toml.
+    fn resolve(args: &RunArgs, root: &Path) -> anyhow::Result<Self> {
+        let cwd = std::env::current_dir().context("cannot read the current folder")?;
+        Ok(Self {
+            junit: match &args.junit {
+                Some(path) => cwd.join(path),
+                None => root
+                    .join("target")
+                    .join("scenario-reports")
+                    .join("junit.xml"),
+            },
+            events: args.events.as_ref().map(|path| cwd.join(path)),
+        })
     }
-    let written = crate::report::junit::write(&report, junit);
+}
+
+/// The run's reporters, fed with its events, and the report they gathered.
+struct Reports {
+    hub: EventHub,
+    shared: SharedReport,
+}
+
+impl Reports {
+    fn start(outputs: &Outputs) -> anyhow::Result<Self> {
+        let shared = SharedReport::default();
+        let mut reporters: Vec<Box<dyn Reporter>> = vec![
+            Box::new(Progress::new()),
+            Box::new(JunitWriter::new(outputs.junit.clone())),
+            Box::new(shared.clone()),
+        ];
+        if let Some(path) = &outputs.events {
+            let file = EventsFile::create(path)
+                .context("check that --events names a file in a folder you can write to")?;
+            reporters.push(Box::new(file));
+        }
+        Ok(Self {
+            hub: EventHub::start(reporters),
+            shared,
+        })
+    }
+
+    fn sender(&self) -> &EventSender {
+        self.hub.sender()
+    }
+
+    /// Waits for the reporters to take every event; the report, and what could not be written.
+    async fn finish(self) -> (RunReport, Vec<WriteError>) {
+        let errors = self.hub.finish().await;
+        (self.shared.report(), errors)
+    }
+}
+
+/// The closing summary, on stderr for people or stdout as JSON, then what was not written.
+fn print_summary(report: &RunReport, outputs: &Outputs, format: Format, errors: &[WriteError]) {
     match format {
-        Format::Human => crate::console::out(format_args!("{}", summary::human(&report, junit))),
-        Format::Json => crate::outln!("{}", summary::json(&report, junit)),
+        Format::Human => {
+            crate::console::out(format_args!("{}", summary::human(report, &outputs.junit)))
+        }
+        Format::Json => crate::outln!("{}", summary::json(report, &outputs.junit)),
     }
-    if let Err(error) = written {
+    if let Some(path) = &outputs.events {
+        crate::errln!("Run events: {}", path.display());
+    }
+    for error in errors {
         crate::errln!("error: {error}");
     }
-    crate::errln!(
-        "error: no component could be loaded, so the environment `{env_name}` was not started"
-    );
-    ExitCode::from(super::EXIT_USAGE)
 }
 
 /// SIGINT and SIGTERM: the first interrupts the running guest and ends the run after its

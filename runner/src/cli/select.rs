@@ -3,7 +3,7 @@
 
 use clap::Args;
 
-use crate::host::session::{Partition, Selection};
+use crate::run::{Partition, Selection};
 
 /// Which scenarios to take. Every flag given must hold.
 #[derive(Debug, Clone, Default, Args)]

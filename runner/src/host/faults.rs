@@ -4,10 +4,12 @@
 
 use durations::Bounds;
 
+use super::windows::WindowKey;
 use super::{ScenarioHost, Undo, host_error};
 use crate::engine::bindings::v0_2::focus::scenario::faults;
 use crate::engine::bindings::v0_2::focus::scenario::types::{self, HostError};
 use crate::env::{Direction, Fault, FaultKind, next_fault_id};
+use crate::run::events::RemovedBy;
 
 type HostResult<T> = wasmtime::Result<Result<T, HostError>>;
 
@@ -83,13 +85,14 @@ impl faults::Host for ScenarioHost {
             Err(e) => return Ok(Err(e)),
         };
         let id = next_fault_id();
+        let label = fault.to_string();
         let undo = Undo::RemoveFault {
             workload: workload.clone(),
             id,
-            fault: fault.to_string(),
+            fault: label.clone(),
         };
         self.journal.push(undo.clone());
-        let what = format!("add fault {id} ({fault}) in front of {workload}");
+        let what = format!("add fault {id} ({label}) in front of {workload}");
         self.note("HOST", what.clone());
         let result = self
             .bounded(&what, self.limits.operation, async {
@@ -99,7 +102,12 @@ impl faults::Host for ScenarioHost {
             })
             .await?;
         match result {
-            Ok(()) => Ok(Ok(id)),
+            Ok(()) => {
+                let label = format!("{label} on {workload}");
+                let key = WindowKey::Fault(id);
+                self.windows.open(&self.events, key, &workload, label);
+                Ok(Ok(id))
+            }
             // Refused, so not in place: nothing to undo. (A timeout keeps its undo, which
             // counts a fault that never arrived as already removed.)
             Err(
@@ -137,6 +145,8 @@ impl faults::Host for ScenarioHost {
             .await?;
         if result.is_ok() {
             self.journal.forget(&undo);
+            let key = WindowKey::Fault(id);
+            self.windows.close(&self.events, &key, RemovedBy::Scenario);
         }
         Ok(result)
     }

@@ -2,6 +2,7 @@
 //! never a retry, timed by the host, against the environment's Focus Server address only,
 //! through the run's one [`HttpClient`]. Contract 0.2 has `http` instead; its SDKs build these.
 
+use std::future::Future;
 use std::time::Duration;
 
 use reqwest::{Method, Url};
@@ -177,15 +178,8 @@ impl focus_server::Host for ScenarioHost {
         };
         let limit = self.limits.http;
         let what = format!("POST {}", path_and_query(&url));
-        let result = self
-            .bounded(
-                &what,
-                limit,
-                focus.send(Method::POST, url, Some(request.payload), limit),
-            )
-            .await?;
-        self.note_response(&what, &result);
-        Ok(result)
+        let call = focus.send(Method::POST, url, Some(request.payload), limit);
+        self.exchange(&what, limit, call).await
     }
 
     async fn get(&mut self, path: String) -> HostResult<HttpResponse> {
@@ -199,11 +193,8 @@ impl focus_server::Host for ScenarioHost {
         };
         let limit = self.limits.http;
         let what = format!("GET {path}");
-        let result = self
-            .bounded(&what, limit, focus.send(Method::GET, url, None, limit))
-            .await?;
-        self.note_response(&what, &result);
-        Ok(result)
+        let call = focus.send(Method::GET, url, None, limit);
+        self.exchange(&what, limit, call).await
     }
 
     async fn jobs(&mut self, task_id: String) -> HostResult<Vec<Job>> {
@@ -218,10 +209,8 @@ impl focus_server::Host for ScenarioHost {
         url.query_pairs_mut().append_pair("task_id", &task_id);
         let limit = self.limits.http;
         let what = format!("GET {}", path_and_query(&url));
-        let response = match self
-            .bounded(&what, limit, focus.send(Method::GET, url, None, limit))
-            .await?
-        {
+        let call = focus.send(Method::GET, url, None, limit);
+        let response = match self.exchange(&what, limit, call).await? {
             Ok(response) => response,
             Err(e) => return Ok(Err(e)),
         };
@@ -237,6 +226,31 @@ impl focus_server::Host for ScenarioHost {
 }
 
 impl ScenarioHost {
+    /// One request to the Focus Server, bounded, with its run events and its log line.
+    async fn exchange(
+        &mut self,
+        what: &str,
+        limit: Duration,
+        call: impl Future<Output = Result<HttpResponse, HostError>>,
+    ) -> HostResult<HttpResponse> {
+        let number = self.request_sent(what);
+        let started = std::time::Instant::now();
+        let result = self.bounded(what, limit, call).await;
+        let answer = match &result {
+            Ok(Ok(r)) => Ok(r.status),
+            Ok(Err(e)) => Err(format!("{e:?}")),
+            Err(trap) => Err(trap.to_string()),
+        };
+        let latency = match &result {
+            Ok(Ok(r)) => Duration::from_nanos(r.elapsed),
+            _ => started.elapsed(),
+        };
+        self.request_answered(number, answer, latency);
+        let result = result?;
+        self.note_response(what, &result);
+        Ok(result)
+    }
+
     fn note_response(&mut self, what: &str, result: &Result<HttpResponse, HostError>) {
         let line = match result {
             Ok(r) => format!(

@@ -299,6 +299,8 @@ impl http::Host for ScenarioHost {
             path_and_query(&url),
             request.service
         );
+        let number = self.request_sent(&what);
+        let started = std::time::Instant::now();
         let result = self
             .bounded(&what, limit, async {
                 client
@@ -315,7 +317,18 @@ impl http::Host for ScenarioHost {
                         SendError::Failed(m) => HostError::Failed(m),
                     })
             })
-            .await?;
+            .await;
+        let answer = match &result {
+            Ok(Ok(r)) => Ok(r.status),
+            Ok(Err(e)) => Err(format!("{e:?}")),
+            Err(trap) => Err(trap.to_string()),
+        };
+        let latency = match &result {
+            Ok(Ok(r)) => r.elapsed,
+            _ => started.elapsed(),
+        };
+        self.request_answered(number, answer, latency);
+        let result = result?;
         let line = match &result {
             Ok(r) => format!("{what} -> {} in {:.3} s", r.status, r.elapsed.as_secs_f64()),
             Err(e) => format!("{what} -> {e:?}"),

@@ -4,10 +4,12 @@
 
 use std::time::{Duration, Instant};
 
+use super::windows::WindowKey;
 use super::{ScenarioHost, Undo, host_error};
 use crate::engine::bindings::v0_2::focus::scenario::types::{self, HostError};
 use crate::engine::bindings::v0_2::focus::scenario::{runtime, services, workloads};
 use crate::env::BlockMode;
+use crate::run::events::{EventKind, RemovedBy};
 
 type HostResult<T> = wasmtime::Result<Result<T, HostError>>;
 
@@ -37,10 +39,15 @@ impl workloads::Host for ScenarioHost {
             replicas: previous,
         });
         self.note("HOST", format!("{what} (was {previous})"));
-        self.bounded(&what, self.limits.operation, async {
-            env.scale(&workload, replicas).await.map_err(host_error)
-        })
-        .await
+        let result = self
+            .bounded(&what, self.limits.operation, async {
+                env.scale(&workload, replicas).await.map_err(host_error)
+            })
+            .await?;
+        if result.is_ok() {
+            self.scaled(&workload, replicas);
+        }
+        Ok(result)
     }
 
     async fn replicas(&mut self, workload: String) -> HostResult<u32> {
@@ -74,6 +81,9 @@ impl workloads::Host for ScenarioHost {
             .await?;
         if let Ok(pod) = &result {
             self.note("HOST", format!("deleted pod {pod} of {workload}"));
+            let key = WindowKey::PodDeleted(workload.clone());
+            let label = format!("pod {pod} of {workload} deleted");
+            self.windows.open(&self.events, key, &workload, label);
         }
         Ok(result)
     }
@@ -136,10 +146,17 @@ impl workloads::Host for ScenarioHost {
         });
         let what = format!("block the network of {workload} ({mode:?})").to_lowercase();
         self.note("HOST", what.clone());
-        self.bounded(&what, self.limits.operation, async {
-            env.block_network(&workload, mode).await.map_err(host_error)
-        })
-        .await
+        let result = self
+            .bounded(&what, self.limits.operation, async {
+                env.block_network(&workload, mode).await.map_err(host_error)
+            })
+            .await?;
+        if result.is_ok() {
+            let key = WindowKey::Block(workload.clone());
+            let label = format!("{workload} blocked ({mode:?})").to_lowercase();
+            self.windows.open(&self.events, key, &workload, label);
+        }
+        Ok(result)
     }
 
     async fn unblock_network(&mut self, workload: String) -> HostResult<()> {
@@ -152,10 +169,16 @@ impl workloads::Host for ScenarioHost {
         };
         let what = format!("unblock the network of {workload}");
         self.note("HOST", what.clone());
-        self.bounded(&what, self.limits.operation, async {
-            env.unblock_network(&workload).await.map_err(host_error)
-        })
-        .await
+        let result = self
+            .bounded(&what, self.limits.operation, async {
+                env.unblock_network(&workload).await.map_err(host_error)
+            })
+            .await?;
+        if result.is_ok() {
+            let key = WindowKey::Block(workload);
+            self.windows.close(&self.events, &key, RemovedBy::Scenario);
+        }
+        Ok(result)
     }
 
     async fn memory(&mut self, workload: String) -> HostResult<Option<u64>> {
@@ -238,8 +261,17 @@ impl runtime::Host for ScenarioHost {
     }
 
     async fn annotate(&mut self, key: String, value: String) -> wasmtime::Result<()> {
+        let count = self.annotations.len();
         let note = super::annotations::add(&mut self.annotations, &key, &value);
         self.note("HOST", note);
+        if self.annotations.len() > count
+            && let Some((key, value)) = self.annotations.last()
+        {
+            self.events.emit(EventKind::Annotation {
+                key: key.clone(),
+                value: value.clone(),
+            });
+        }
         Ok(())
     }
 
@@ -303,4 +335,24 @@ fn fault_flags() -> runtime::Capabilities {
 fn clock_origin() -> Instant {
     static ORIGIN: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
     *ORIGIN.get_or_init(Instant::now)
+}
+
+impl ScenarioHost {
+    /// `workload` now has `replicas`: the window of an earlier scale ends, and one begins
+    /// unless the count is back to the one from before the scenario.
+    fn scaled(&mut self, workload: &str, replicas: u32) {
+        let key = WindowKey::Scale(workload.to_owned());
+        self.windows.close(&self.events, &key, RemovedBy::Scenario);
+        let before = self.journal.entries().iter().find_map(|undo| match undo {
+            Undo::Scale {
+                workload: w,
+                replicas,
+            } if w == workload => Some(*replicas),
+            _ => None,
+        });
+        if before != Some(replicas) {
+            let label = format!("{workload} scaled to {replicas}");
+            self.windows.open(&self.events, key, workload, label);
+        }
+    }
 }

@@ -145,24 +145,30 @@ pub struct UndoStep {
 
 impl std::fmt::Display for UndoStep {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let ms = self.elapsed.as_secs_f64() * 1000.0;
-        match &self.result {
-            Ok(None) => write!(
-                f,
-                "undo {}/{}: {}: ok ({ms:.0} ms)",
-                self.index, self.count, self.undo
-            ),
-            Ok(Some(answer)) => write!(
-                f,
-                "undo {}/{}: {}: ok, {answer} ({ms:.0} ms)",
-                self.index, self.count, self.undo
-            ),
-            Err(e) => write!(
-                f,
-                "undo {}/{}: {}: FAILED ({ms:.0} ms): {e}",
-                self.index, self.count, self.undo
-            ),
-        }
+        let (answer, error) = match &self.result {
+            Ok(answer) => (answer.as_deref(), None),
+            Err(e) => (None, Some(e.as_str())),
+        };
+        let undo = self.undo.to_string();
+        let line = step_line(self.index, self.count, &undo, answer, error, self.elapsed);
+        f.write_str(&line)
+    }
+}
+
+/// The one line of an undo step: `undo 1/2: scale mongodb back to 1 replica: ok (830 ms)`.
+pub fn step_line(
+    index: usize,
+    count: usize,
+    undo: &str,
+    answer: Option<&str>,
+    error: Option<&str>,
+    took: Duration,
+) -> String {
+    let ms = took.as_secs_f64() * 1000.0;
+    match (error, answer) {
+        (Some(e), _) => format!("undo {index}/{count}: {undo}: FAILED ({ms:.0} ms): {e}"),
+        (None, Some(answer)) => format!("undo {index}/{count}: {undo}: ok, {answer} ({ms:.0} ms)"),
+        (None, None) => format!("undo {index}/{count}: {undo}: ok ({ms:.0} ms)"),
     }
 }
 

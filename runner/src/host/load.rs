@@ -14,9 +14,11 @@ use reqwest::Url;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 
 use super::http::ServiceRequest;
+use super::windows::WindowKey;
 use super::{ScenarioHost, Undo};
 use crate::engine::bindings::v0_2::focus::scenario::load;
 use crate::engine::bindings::v0_2::focus::scenario::types::HostError;
+use crate::run::events::RemovedBy;
 
 type HostResult<T> = wasmtime::Result<Result<T, HostError>>;
 
@@ -217,6 +219,9 @@ impl load::Host for ScenarioHost {
         let id = next_load_id();
         let description = running.description().to_owned();
         self.note("HOST", format!("start load {id}: {description}"));
+        let label = format!("load {id}: {description}");
+        self.windows
+            .open(&self.events, WindowKey::Load(id), "load", label);
         self.journal.push(Undo::StopLoad { id, description });
         self.journal.loads.insert(id, running);
         Ok(Ok(id))
@@ -234,12 +239,14 @@ impl load::Host for ScenarioHost {
             description: description.clone(),
         });
         let what = format!("load {id} ({description}) to end");
+        let key = WindowKey::Load(id);
         // The load ends by the scenario's deadline at the latest (its limits say so).
         let report = self
             .bounded(&what, self.remaining(), async {
                 Ok::<_, HostError>(running.finish().await)
             })
             .await?;
+        self.windows.close(&self.events, &key, RemovedBy::Scenario);
         Ok(report.map(|report| {
             self.note(
                 "HOST",

@@ -1,21 +1,19 @@
 //! The host: the contract's imports implemented over an [`Environment`] and the Focus Server's
 //! HTTP API, with the allow-list, the rollback journal and a timeout around every call. This
-//! is the only module that knows both the engine and the environment; [`session`] drives a
-//! whole run with them.
+//! is the only module that knows both the engine and the environment; [`run`](crate::run)
+//! drives a whole run with it.
 
 pub mod annotations;
-mod case;
 mod faults;
 mod focus;
 pub mod http;
 mod imports;
 pub mod journal;
 mod load;
-pub mod plan;
 mod scenario_log;
-pub mod session;
 mod stream;
 mod v0_1;
+pub mod windows;
 
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -25,6 +23,8 @@ use std::time::{Duration, Instant};
 use crate::engine::bindings::v0_2::focus::scenario::types::HostError;
 use crate::engine::{GuestHost, RunControl};
 use crate::env::{EnvError, Environment, EnvironmentInfo};
+use crate::run::events::{EventKind, EventSender};
+use windows::FaultWindows;
 
 pub use focus::FocusClient;
 pub use http::{HttpClient, ServiceRequest};
@@ -79,6 +79,12 @@ pub struct ScenarioHost {
     pub annotations: Vec<(String, String)>,
     /// The message sent through `report-panic`.
     pub panic: Option<String>,
+    /// Where this scenario's run events go.
+    events: EventSender,
+    /// The changes to the environment still in place, for the run events.
+    pub windows: FaultWindows,
+    /// How many requests the scenario sent, to number them in the run events.
+    requests: u64,
 }
 
 impl ScenarioHost {
@@ -104,6 +110,9 @@ impl ScenarioHost {
             log: ScenarioLog::default(),
             annotations: Vec::new(),
             panic: None,
+            events: EventSender::detached(),
+            windows: FaultWindows::default(),
+            requests: 0,
         }
     }
 
@@ -124,12 +133,22 @@ impl ScenarioHost {
             log: ScenarioLog::default(),
             annotations: Vec::new(),
             panic: None,
+            events: EventSender::detached(),
+            windows: FaultWindows::default(),
+            requests: 0,
         }
     }
 
     /// The same host with the run's id and parameters.
     pub fn with_run(mut self, run: Arc<RunContext>) -> Self {
         self.run = run;
+        self
+    }
+
+    /// The same host, emitting its run events (log lines, host calls, requests, changes to
+    /// the environment) to `events`.
+    pub fn with_events(mut self, events: EventSender) -> Self {
+        self.events = events;
         self
     }
 
@@ -154,6 +173,36 @@ impl ScenarioHost {
     /// Adds a line to the scenario's log.
     fn note(&mut self, level: &'static str, message: String) {
         self.log.push(self.started.elapsed(), level, message);
+        if let Some(line) = self.log.lines().last() {
+            self.events.emit(EventKind::Log {
+                level,
+                message: line.message.clone(),
+            });
+        }
+    }
+
+    /// Numbers a request about to be sent, and emits `request-sent`.
+    fn request_sent(&mut self, request_line: &str) -> u64 {
+        self.requests += 1;
+        self.events.emit(EventKind::RequestSent {
+            request: self.requests,
+            request_line: crate::guest_text::line(request_line, 512),
+        });
+        self.requests
+    }
+
+    /// Emits `request-answered` for request `number`: its status, or why there was none.
+    fn request_answered(&self, number: u64, answer: Result<u16, String>, latency: Duration) {
+        let (status, error) = match answer {
+            Ok(status) => (Some(status), None),
+            Err(error) => (None, Some(error)),
+        };
+        self.events.emit(EventKind::RequestAnswered {
+            request: number,
+            status,
+            latency,
+            error,
+        });
     }
 
     /// The environment, or `not-permitted` when there is none.
@@ -197,7 +246,28 @@ impl ScenarioHost {
     /// Runs `call` within `limit` and within the scenario's deadline. Past `limit`, the guest
     /// gets a `timeout` error; past the deadline, the guest is ended with a timeout trap,
     /// because epochs do not interrupt a host call.
-    async fn bounded<T, E: TimeoutError>(
+    async fn bounded<T, E: TimeoutError + std::fmt::Debug>(
+        &self,
+        what: &str,
+        limit: Duration,
+        call: impl Future<Output = Result<T, E>>,
+    ) -> wasmtime::Result<Result<T, E>> {
+        let started = Instant::now();
+        let result = self.bounded_quietly(what, limit, call).await;
+        self.events.emit(EventKind::HostCall {
+            call: crate::guest_text::line(what, 512),
+            took: started.elapsed(),
+            error: match &result {
+                Ok(Ok(_)) => None,
+                Ok(Err(e)) => Some(crate::guest_text::line(&format!("{e:?}"), 1024)),
+                Err(trap) => Some(crate::guest_text::line(&trap.to_string(), 1024)),
+            },
+        });
+        result
+    }
+
+    /// [`bounded`](Self::bounded) without its `host-call` event.
+    async fn bounded_quietly<T, E: TimeoutError>(
         &self,
         what: &str,
         limit: Duration,

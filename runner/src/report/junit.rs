@@ -5,28 +5,22 @@
 //! per-testcase `<properties>` (annotations, `tags`, `test_key`), output capped at 64 KiB
 //! (head and tail), and no character that XML consumers reject.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
 use chrono::{DateTime, FixedOffset, Utc};
 use quick_junit::{NonSuccessKind, Property, Report, TestCase, TestCaseStatus, TestSuite};
 
+use super::collect::Collector;
 use super::{CaseOutcome, CaseReport, RunReport, SuiteReport};
+use crate::run::events::{Reporter, RunEvent};
 
 /// The most text kept in one `<system-out>`, `<system-err>` or message body.
 pub const MAX_TEXT_BYTES: usize = 64 << 10;
 /// The longest one-line `message` attribute.
 const MAX_MESSAGE_CHARS: usize = 500;
 
-/// Why the report could not be written.
-#[derive(Debug, thiserror::Error)]
-#[error("cannot write the JUnit report {path}: {reason}")]
-pub struct WriteError {
-    /// The file.
-    pub path: std::path::PathBuf,
-    /// What went wrong.
-    pub reason: String,
-}
+pub use super::WriteError;
 
 /// Removes what XML 1.0 and strict consumers reject and quick-junit leaves: U+FFFE, U+FFFF
 /// (quick-junit itself strips ANSI escapes and C0 control characters).
@@ -165,21 +159,43 @@ fn drop_root_skipped(xml: &str) -> String {
 /// Writes the report to `path` (creating its folder), through a temporary file and a rename so
 /// that a reader never sees half a report.
 pub fn write(run: &RunReport, path: &Path) -> Result<(), WriteError> {
-    let fail = |reason: String| WriteError {
+    let xml = to_xml(run).map_err(|reason| WriteError {
+        what: "JUnit report",
         path: path.to_owned(),
         reason,
-    };
-    let xml = to_xml(run).map_err(fail)?;
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir)
-            .map_err(|e| fail(format!("cannot create {}: {e}", dir.display())))?;
+    })?;
+    super::write_file("JUnit report", path, xml.as_bytes())
+}
+
+/// Keeps the JUnit file current from the run's events: rewritten after each scenario and at
+/// the end, so that even a killed run leaves one.
+pub struct JunitWriter {
+    path: PathBuf,
+    collector: Collector,
+    error: Option<WriteError>,
+}
+
+impl JunitWriter {
+    /// A writer of the report at `path`.
+    pub fn new(path: PathBuf) -> Self {
+        Self {
+            path,
+            collector: Collector::default(),
+            error: None,
+        }
     }
-    let tmp = path.with_extension(format!("xml.{}.tmp", std::process::id()));
-    std::fs::write(&tmp, xml).map_err(|e| fail(e.to_string()))?;
-    std::fs::rename(&tmp, path).map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        fail(e.to_string())
-    })
+}
+
+impl Reporter for JunitWriter {
+    fn event(&mut self, event: &RunEvent) {
+        if self.collector.event(event) {
+            self.error = write(self.collector.report(), &self.path).err();
+        }
+    }
+
+    fn finish(&mut self) -> Result<(), WriteError> {
+        self.error.take().map_or(Ok(()), Err)
+    }
 }
 
 #[cfg(test)]
@@ -226,7 +242,7 @@ mod tests {
                     case(
                         "boom",
                         CaseOutcome::Error {
-                            kind: "panic".into(),
+                            kind: crate::report::ErrorKind::Panic,
                             message: "panicked".into(),
                             detail: "full".into(),
                         },

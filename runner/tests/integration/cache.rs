@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use scenario_runner::engine::{EngineOptions, GuestOutcome, Interrupt, RunControl};
 use scenario_runner::host::ScenarioHost;
-use scenario_runner::host::session::Engine;
+use scenario_runner::run::Engine;
 use support::*;
 
 fn entries(dir: &std::path::Path, ext: &str) -> Vec<std::path::PathBuf> {

@@ -1,13 +1,12 @@
 //! Turning what happened to one scenario into its report case: the outcome (with rollback
 //! problems taking precedence), the properties, and the `<system-out>` text.
 
-use std::path::Path;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
-use super::ScenarioHost;
-use super::journal::UndoStep;
 use crate::engine::{GuestOutcome, GuestRun, LoadError, ScenarioMeta};
-use crate::report::{CaseOutcome, CaseReport, SuiteReport};
+use crate::host::ScenarioHost;
+use crate::host::journal::UndoStep;
+use crate::report::{CaseOutcome, CaseReport, ErrorKind};
 
 pub(super) fn meta_properties(meta: &ScenarioMeta) -> Vec<(String, String)> {
     let mut properties = Vec::new();
@@ -20,22 +19,6 @@ pub(super) fn meta_properties(meta: &ScenarioMeta) -> Vec<(String, String)> {
     properties
 }
 
-pub(super) fn suite_report(
-    name: &str,
-    path: &Path,
-    started: SystemTime,
-    cases: Vec<CaseReport>,
-) -> SuiteReport {
-    let elapsed = cases.iter().map(|c| c.elapsed).sum();
-    SuiteReport {
-        name: name.to_owned(),
-        path: path.to_owned(),
-        started,
-        elapsed,
-        cases,
-    }
-}
-
 /// The report case of a file that did not load.
 pub fn load_error_case(suite: &str, error: &LoadError) -> CaseReport {
     let message = error.to_string();
@@ -43,7 +26,7 @@ pub fn load_error_case(suite: &str, error: &LoadError) -> CaseReport {
         name: "load".into(),
         classname: suite.to_owned(),
         outcome: CaseOutcome::Error {
-            kind: "load".into(),
+            kind: ErrorKind::Load,
             message: message.clone(),
             detail: format!("{message}\n\n(problem: {})", error.kind()),
         },
@@ -78,7 +61,7 @@ pub(super) fn outcome(
                 format!("{kind}: {message}")
             };
             CaseOutcome::Error {
-                kind: "host-error".into(),
+                kind: ErrorKind::HostError,
                 detail: detail.clone().unwrap_or_else(|| message.clone()),
                 message,
             }
@@ -91,7 +74,7 @@ pub(super) fn outcome(
             },
         },
         Err(fault) => CaseOutcome::Error {
-            kind: fault.kind.as_str().into(),
+            kind: fault.kind.into(),
             message: fault.message.clone(),
             detail: fault.detail.clone(),
         },
@@ -103,13 +86,13 @@ pub(super) fn outcome(
         .collect();
     let (kind, problem) = if !failed.is_empty() {
         (
-            "rollback",
+            ErrorKind::Rollback,
             format!("the rollback failed: {}", failed.join("; ")),
         )
     } else if let Err(off) = steady {
         let secs = steady_timeout.as_secs_f64();
         (
-            "steady-state",
+            ErrorKind::SteadyState,
             format!(
                 "after the rollback the environment did not return to its steady state within {secs:.0} s: {off}"
             ),
@@ -124,7 +107,7 @@ pub(super) fn outcome(
         CaseOutcome::Error { kind, detail, .. } => format!("error ({kind}): {detail}"),
     };
     CaseOutcome::Error {
-        kind: kind.into(),
+        kind,
         message: problem.clone(),
         detail: format!("{problem}\n\nThe scenario itself {own_text}"),
     }

@@ -3,8 +3,8 @@
 
 use std::path::{Path, PathBuf};
 
-use super::ScenarioHost;
 use crate::engine::{LoadError, LoadedComponent, ScenarioEngine, ScenarioMeta};
+use crate::host::ScenarioHost;
 
 /// The engine type of a run.
 pub type Engine = ScenarioEngine<ScenarioHost>;
