@@ -9,19 +9,30 @@ use std::process::{Command, Stdio};
 use anyhow::{Context as _, bail};
 use serde::Deserialize;
 
+use crate::run::Source;
+
 /// The component files the PATHs name, in order, without duplicates. Cargo packages are built
-/// (`cargo build --release --target wasm32-wasip2`), their compiler output going to stderr.
-pub fn resolve_paths(paths: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
-    let mut files = Vec::new();
+/// (`cargo build --release --target wasm32-wasip2`), their compiler output going to stderr. A
+/// PATH that gives no file (missing, or its build failed) is a [`Source::Unresolved`] with the
+/// reason, so that the run reports it and goes on with the others.
+pub fn resolve_paths(paths: &[PathBuf]) -> Vec<Source> {
+    let mut sources = Vec::new();
     for path in paths {
-        let found = resolve_one(path)?;
-        for file in found {
-            if !files.contains(&file) {
-                files.push(file);
+        match resolve_one(path) {
+            Ok(found) => {
+                for file in found.into_iter().map(Source::File) {
+                    if !sources.contains(&file) {
+                        sources.push(file);
+                    }
+                }
             }
+            Err(e) => sources.push(Source::Unresolved {
+                path: path.clone(),
+                message: format!("{e:#}"),
+            }),
         }
     }
-    Ok(files)
+    sources
 }
 
 fn resolve_one(path: &Path) -> anyhow::Result<Vec<PathBuf>> {
@@ -112,7 +123,8 @@ struct Target {
 fn build_package(package: &Path) -> anyhow::Result<Vec<PathBuf>> {
     let target_dir = workspace_target_dir(package)?.join("scenario-wasm");
     crate::errln!("building {} for wasm32-wasip2 …", package.display());
-    let output = Command::new(cargo())
+    let mut command = Command::new(cargo());
+    command
         .args([
             "build",
             "--release",
@@ -123,15 +135,14 @@ fn build_package(package: &Path) -> anyhow::Result<Vec<PathBuf>> {
         .arg("--manifest-path")
         .arg(package.join("Cargo.toml"))
         .arg("--target-dir")
-        .arg(&target_dir)
-        .stdin(Stdio::null())
-        .stderr(Stdio::inherit())
-        .output()
-        .context("cannot run `cargo build`; is cargo on PATH?")?;
-    if !output.status.success() {
+        .arg(&target_dir);
+    let output =
+        run_teeing_stderr(command).context("cannot run `cargo build`; is cargo on PATH?")?;
+    if !output.success {
         bail!(
-            "building {} for wasm32-wasip2 failed; see cargo's messages above (is the target installed? `rustup target add wasm32-wasip2`)",
-            package.display()
+            "building {} for wasm32-wasip2 failed (is the target installed? `rustup target add wasm32-wasip2`); cargo's last messages:\n{}",
+            package.display(),
+            output.stderr_tail
         );
     }
     let components: Vec<PathBuf> = String::from_utf8_lossy(&output.stdout)
@@ -155,14 +166,81 @@ fn build_package(package: &Path) -> anyhow::Result<Vec<PathBuf>> {
     Ok(components)
 }
 
+/// What a build printed: all of stdout, and the last lines of stderr.
+struct BuildOutput {
+    success: bool,
+    stdout: Vec<u8>,
+    stderr_tail: String,
+}
+
+/// How many of a failed build's last stderr lines its report keeps.
+const STDERR_TAIL_LINES: usize = 40;
+
+/// Runs `command`, passing its stderr through to ours as it comes (so a person sees the build)
+/// and keeping its last [`STDERR_TAIL_LINES`] lines for the report.
+fn run_teeing_stderr(mut command: Command) -> std::io::Result<BuildOutput> {
+    use std::io::{BufRead as _, Read as _};
+    let mut child = command
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()?;
+    let stderr = child.stderr.take().expect("piped");
+    let tee = std::thread::spawn(move || {
+        let mut tail = std::collections::VecDeque::new();
+        for line in std::io::BufReader::new(stderr).lines() {
+            let Ok(line) = line else { break };
+            crate::errln!("{line}");
+            if tail.len() == STDERR_TAIL_LINES {
+                tail.pop_front();
+            }
+            tail.push_back(line);
+        }
+        tail.into_iter().collect::<Vec<_>>().join("\n")
+    });
+    let mut stdout = Vec::new();
+    child
+        .stdout
+        .take()
+        .expect("piped")
+        .read_to_end(&mut stdout)?;
+    let status = child.wait()?;
+    let stderr_tail = tee.join().unwrap_or_default();
+    Ok(BuildOutput {
+        success: status.success(),
+        stdout,
+        stderr_tail,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn unresolved(sources: Vec<Source>) -> String {
+        match sources.as_slice() {
+            [Source::Unresolved { message, .. }] => message.clone(),
+            other => panic!("expected one unresolved PATH, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_missing_path_is_reported_and_the_others_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("a.wasm");
+        std::fs::write(&file, b"\0asm").unwrap();
+        let sources = resolve_paths(&[dir.path().join("missing"), file.clone(), file.clone()]);
+        assert_eq!(sources.len(), 2, "{sources:?}");
+        assert!(
+            matches!(&sources[0], Source::Unresolved { message, .. } if message.contains("no such file or folder")),
+            "{sources:?}"
+        );
+        assert_eq!(sources[1], Source::File(file));
+    }
+
     #[test]
     fn a_device_is_named_for_what_it_is() {
-        let error = resolve_paths(&[PathBuf::from("/dev/zero")]).unwrap_err();
-        let message = error.to_string();
+        let message = unresolved(resolve_paths(&[PathBuf::from("/dev/zero")]));
         assert!(
             message.contains("/dev/zero is a character device"),
             "{message}"
@@ -177,7 +255,7 @@ mod tests {
         let c_path = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
         // SAFETY: mkfifo reads a NUL-terminated path that outlives the call.
         assert_eq!(unsafe { libc::mkfifo(c_path.as_ptr(), 0o600) }, 0);
-        let message = resolve_paths(&[fifo]).unwrap_err().to_string();
+        let message = unresolved(resolve_paths(&[fifo]));
         assert!(message.contains("is a FIFO (named pipe)"), "{message}");
     }
 }

@@ -81,9 +81,9 @@ pub async fn execute(args: ListArgs) -> anyhow::Result<ExitCode> {
             ..EngineOptions::default()
         },
     };
-    let files = resolve_paths(&args.paths)?;
+    let sources = resolve_paths(&args.paths);
     let engine = Engine::new(options)?;
-    let plan = load_plan(&engine, &files, &args.select.selection()).await;
+    let plan = load_plan(&engine, &sources, &args.select.selection()).await;
     super::run::warn_about_the_cache(&plan);
     let mut broken = 0;
     let mut json = Vec::new();

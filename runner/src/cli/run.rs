@@ -26,7 +26,7 @@ use crate::report::summary;
 use crate::report::{ErrorKind, RunReport, WriteError};
 use crate::run::{
     Engine, EventHub, EventSender, PlanEntry, Reporter, Session, SessionSettings, announce,
-    load_plan, report_not_run,
+    load_plan, report_not_run, report_usage,
 };
 
 /// Arguments of `run`.
@@ -149,16 +149,19 @@ fn check_selection(plan: &[PlanEntry], args: &RunArgs) -> anyhow::Result<()> {
 /// Runs the subcommand.
 pub async fn execute(args: RunArgs) -> anyhow::Result<ExitCode> {
     let loaded = load_config(args.config.as_deref())?;
-    let (env_name, env_config) = loaded
-        .config
-        .environment(args.env.as_deref(), &loaded.path)?;
-    let files = resolve_paths(&args.paths)?;
-    let engine = Engine::new(engine_options(&loaded)?)?;
-    let selection = args.select.selection();
-    let plan = load_plan(&engine, &files, &selection).await;
-    warn_about_the_cache(&plan);
-    check_selection(&plan, &args)?;
     let outputs = Outputs::resolve(&args, &loaded.root)?;
+    let Prepared {
+        env_name,
+        env_config,
+        engine,
+        plan,
+    } = match prepare(&args, &loaded).await {
+        Ok(prepared) => prepared,
+        Err(error) => {
+            report_usage_error(&outputs, args.env.as_deref(), &error).await;
+            return Err(error);
+        }
+    };
     let signals = Signals::install()?;
     let ctx = loaded.open_context(env_name, args.force_cleanup);
     let reports = Reports::start(&outputs)?;
@@ -257,6 +260,53 @@ pub async fn execute(args: RunArgs) -> anyhow::Result<ExitCode> {
         None => 0,
     };
     Ok(ExitCode::from(code))
+}
+
+/// What a run needs before it touches the environment.
+struct Prepared<'a> {
+    env_name: &'a str,
+    env_config: &'a crate::config::EnvironmentConfig,
+    engine: Engine,
+    plan: Vec<PlanEntry>,
+}
+
+/// Picks the environment, builds and loads the components, and checks the selection: every
+/// error here is a usage error (exit 2), which the report records too.
+async fn prepare<'a>(args: &RunArgs, loaded: &'a LoadedConfig) -> anyhow::Result<Prepared<'a>> {
+    let (env_name, env_config) = loaded
+        .config
+        .environment(args.env.as_deref(), &loaded.path)?;
+    let sources = resolve_paths(&args.paths);
+    let engine = Engine::new(engine_options(loaded)?)?;
+    let plan = load_plan(&engine, &sources, &args.select.selection()).await;
+    warn_about_the_cache(&plan);
+    check_selection(&plan, args)?;
+    Ok(Prepared {
+        env_name,
+        env_config,
+        engine,
+        plan,
+    })
+}
+
+/// Writes the reports of a run that a usage error stopped before it began: one `usage` error
+/// case that says what was wrong, so that a CI step that publishes the report finds one.
+async fn report_usage_error(outputs: &Outputs, env: Option<&str>, error: &anyhow::Error) {
+    let reports = match Reports::start(outputs) {
+        Ok(reports) => reports,
+        Err(e) => {
+            crate::errln!("error: {e:#}");
+            return;
+        }
+    };
+    let events = reports.sender().clone();
+    announce(&events, env.unwrap_or_default(), "", &[]);
+    report_usage(&events, &format!("{error:#}"));
+    events.run_finished(false);
+    let (_, errors) = reports.finish().await;
+    for error in errors {
+        crate::errln!("error: {error}");
+    }
 }
 
 /// Where a run's reports go.

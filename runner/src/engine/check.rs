@@ -99,6 +99,15 @@ pub enum LoadError {
         /// The version it was built against.
         found: String,
     },
+    /// The PATH given could not be turned into a component file: it does not exist, or its
+    /// package failed to build.
+    #[error("{message}")]
+    Unresolved {
+        /// The PATH as given.
+        path: PathBuf,
+        /// What went wrong and what to do, with the build's last messages.
+        message: String,
+    },
     /// The component loaded, but asking it for its scenarios failed.
     #[error("{path}: asking the component for its scenarios failed: {reason}")]
     Listing {
@@ -122,6 +131,7 @@ impl LoadError {
             Self::Corrupt { .. } => "corrupt",
             Self::OtherWorld { .. } => "other-world",
             Self::ContractVersion { .. } => "contract-version",
+            Self::Unresolved { .. } => "unresolved",
             Self::Listing { .. } => "listing",
         }
     }

@@ -9,5 +9,5 @@ pub mod plan;
 pub mod session;
 
 pub use events::{EventHub, EventKind, EventSender, Reporter, RunEvent};
-pub use plan::{Engine, Partition, PlanEntry, Selection, load_plan};
-pub use session::{Session, SessionSettings, announce, report_not_run};
+pub use plan::{Engine, Partition, PlanEntry, Selection, Source, load_plan};
+pub use session::{Session, SessionSettings, announce, report_not_run, report_usage};

@@ -108,18 +108,47 @@ pub enum PlanEntry {
     },
 }
 
-/// Loads every file and asks each component for its scenarios. A file that fails to load is a
-/// [`PlanEntry::Broken`]; the others are still loaded.
+/// Where a component comes from: a file, or a PATH that named none (it does not exist, or
+/// its package failed to build).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    /// A component file.
+    File(PathBuf),
+    /// A PATH that gave no file, and why; the run reports it as a `load` error.
+    Unresolved {
+        /// The PATH as given.
+        path: PathBuf,
+        /// What went wrong and what to do.
+        message: String,
+    },
+}
+
+/// Loads every file and asks each component for its scenarios. A file that fails to load, or a
+/// PATH that named no file, is a [`PlanEntry::Broken`]; the others are still loaded.
 pub async fn load_plan(
     engine: &Engine,
-    paths: &[PathBuf],
+    sources: &[Source],
     selection: &Selection,
 ) -> Vec<PlanEntry> {
     let mut plan = Vec::new();
     let mut names = std::collections::HashSet::new();
     // Position among the scenarios the selection picks, over the whole run, for the partition.
     let mut position = 0usize;
-    for path in paths {
+    for source in sources {
+        let path = match source {
+            Source::File(path) => path,
+            Source::Unresolved { path, message } => {
+                plan.push(PlanEntry::Broken {
+                    suite: unique_suite_name(path, &mut names),
+                    path: path.clone(),
+                    error: LoadError::Unresolved {
+                        path: path.clone(),
+                        message: message.clone(),
+                    },
+                });
+                continue;
+            }
+        };
         let suite = unique_suite_name(path, &mut names);
         let loaded = match engine.load(path) {
             Ok(component) => engine

@@ -334,6 +334,26 @@ pub fn report_not_run(plan: &[PlanEntry], events: &EventSender, kind: ErrorKind,
     }
 }
 
+/// Reports a usage error that kept the run from starting, as one `usage` error case of the
+/// suite `scenario-runner`.
+pub fn report_usage(events: &EventSender, message: &str) {
+    let case = CaseReport {
+        name: "usage".to_owned(),
+        classname: "scenario-runner".to_owned(),
+        outcome: CaseOutcome::Error {
+            kind: ErrorKind::Usage,
+            message: crate::engine::one_line(message),
+            detail: message.to_owned(),
+        },
+        elapsed: Duration::ZERO,
+        properties: Vec::new(),
+        system_out: String::new(),
+        system_err: None,
+    };
+    let events = events.for_scenario("scenario-runner", "usage");
+    finish(&events, Path::new(""), case);
+}
+
 /// Every selected scenario of `plan`, with its component and suite, in order.
 fn selected(
     plan: &[PlanEntry],

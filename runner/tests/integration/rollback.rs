@@ -168,9 +168,12 @@ fn interrupted_by(signal: i32, expected_code: i32) {
     );
     assert_eq!(
         cases.len(),
-        1,
-        "the run stopped after the interrupted scenario (noop comes next): {cases:#?}"
+        2,
+        "the run stopped after the interrupted scenario and lists the next as not run: {cases:#?}"
     );
+    let next = case(&cases, "noop");
+    assert_eq!(next.outcome, "skipped", "{next:#?}");
+    assert!(next.message.contains("interrupted"), "{next:#?}");
 }
 
 #[test]
