@@ -124,6 +124,17 @@ pub enum EnvironmentConfig {
     Memory(MemoryConfig),
 }
 
+impl EnvironmentConfig {
+    /// `local`, `kubernetes` or `memory`.
+    pub fn kind_name(&self) -> &'static str {
+        match self {
+            Self::Local(_) => "local",
+            Self::Kubernetes(_) => "kubernetes",
+            Self::Memory(_) => "memory",
+        }
+    }
+}
+
 /// Why `runner.toml` could not be used.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {

@@ -3,6 +3,7 @@
 
 mod cleanup;
 mod config_file;
+mod dry_run;
 mod env_cmd;
 mod guests;
 mod list;

@@ -61,6 +61,12 @@ pub struct RunArgs {
     /// How to print the summary: for people, or one JSON object on stdout.
     #[arg(long, value_enum, default_value_t = Format::Human)]
     pub format: Format,
+    /// Run against a simulation of the environment instead (its declared workloads, replicas
+    /// and capabilities, in memory), printing each change, request and undo step a scenario
+    /// would make. Nothing is started, changed or sent; requests get simulated answers. Writes
+    /// reports only where --junit or --events say.
+    #[arg(long)]
+    pub dry_run: bool,
     /// Restore what an earlier, crashed run left changed before starting, instead of refusing
     /// to start.
     #[arg(long)]
@@ -164,7 +170,15 @@ pub async fn execute(args: RunArgs) -> anyhow::Result<ExitCode> {
     };
     let signals = Signals::install()?;
     let ctx = loaded.open_context(env_name, args.force_cleanup);
-    let reports = Reports::start(&outputs)?;
+    let reports = if args.dry_run {
+        crate::outln!(
+            "{}",
+            super::dry_run::banner(env_name, env_config.kind_name())
+        );
+        Reports::start_dry_run(&outputs, args.junit.is_some())?
+    } else {
+        Reports::start(&outputs)?
+    };
     let events = reports.sender().clone();
     announce(&events, env_name, &ctx.run_id, &plan);
 
@@ -181,7 +195,18 @@ pub async fn execute(args: RunArgs) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::from(super::EXIT_USAGE));
     }
 
-    let env = match env::open(env_config, &ctx).await {
+    let opened = if args.dry_run {
+        crate::env::dry_run::open(env_config, &ctx)
+    } else {
+        // A signal during start-up ends it: dropping the start kills the pods it started.
+        tokio::select! {
+            opened = env::open(env_config, &ctx) => opened,
+            _ = signals.interrupt.triggered() => Err(crate::env::EnvError::Failed(
+                "interrupted during environment start-up".to_owned(),
+            )),
+        }
+    };
+    let env = match opened {
         Ok(env) => env,
         Err(e) => {
             let message = format!("cannot open the environment `{env_name}`: {e}");
@@ -212,7 +237,11 @@ pub async fn execute(args: RunArgs) -> anyhow::Result<ExitCode> {
             );
         }
     };
-    let focus = match FocusClient::new(&env.focus_url()) {
+    let focus = FocusClient::new(&env.focus_url()).map(|focus| match args.dry_run {
+        true => focus.simulated_by(env.clone()),
+        false => focus,
+    });
+    let focus = match focus {
         Ok(focus) => focus,
         Err(e) => {
             env.shutdown().await;
@@ -251,7 +280,23 @@ pub async fn execute(args: RunArgs) -> anyhow::Result<ExitCode> {
     let (report, errors) = reports.finish().await;
     env.shutdown().await;
 
-    print_summary(&report, &outputs, args.format, &errors);
+    if args.dry_run && args.junit.is_none() {
+        let counts = report.counts();
+        crate::outln!(
+            "\nDry run: {} scenario{} simulated on `{env_name}`: {} passed, {} failed, {} errors, {} skipped (no JUnit report written; give --junit to write one)",
+            counts.total,
+            if counts.total == 1 { "" } else { "s" },
+            counts.passed,
+            counts.failed,
+            counts.errors,
+            counts.skipped
+        );
+        for error in &errors {
+            crate::errln!("error: {error}");
+        }
+    } else {
+        print_summary(&report, &outputs, args.format, &errors);
+    }
     let any_broken = plan.iter().any(|e| matches!(e, PlanEntry::Broken { .. }));
     let code = match signals.received() {
         Some(signal) => 128 + signal as u8,
@@ -347,6 +392,27 @@ impl Reports {
             Box::new(JunitWriter::new(outputs.junit.clone())),
             Box::new(shared.clone()),
         ];
+        if let Some(path) = &outputs.events {
+            let file = EventsFile::create(path)
+                .context("check that --events names a file in a folder you can write to")?;
+            reporters.push(Box::new(file));
+        }
+        Ok(Self {
+            hub: EventHub::start(reporters),
+            shared,
+        })
+    }
+
+    /// The reporters of a dry run: what it would do on stdout, and the files asked for.
+    fn start_dry_run(outputs: &Outputs, junit: bool) -> anyhow::Result<Self> {
+        let shared = SharedReport::default();
+        let mut reporters: Vec<Box<dyn Reporter>> = vec![
+            Box::new(super::dry_run::DryRunPrinter),
+            Box::new(shared.clone()),
+        ];
+        if junit {
+            reporters.push(Box::new(JunitWriter::new(outputs.junit.clone())));
+        }
         if let Some(path) = &outputs.events {
             let file = EventsFile::create(path)
                 .context("check that --events names a file in a folder you can write to")?;

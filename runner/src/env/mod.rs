@@ -4,6 +4,7 @@
 //!
 //! The engine never sees this module; only `host` knows both.
 
+pub mod dry_run;
 pub mod kube;
 pub mod local;
 pub mod memory;
@@ -128,6 +129,15 @@ pub struct Deviation {
     pub problem: String,
 }
 
+/// A dry run's answer to a request, by [`dry_run::SIMULATED_RULE`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SimulatedAnswer {
+    /// 200 or 503.
+    pub status: u16,
+    /// A JSON body that says it is simulated and, for a 503, why.
+    pub body: String,
+}
+
 /// The last lines of one workload's logs, for a failed testcase's `<system-err>`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LogTail {
@@ -155,6 +165,12 @@ pub trait Environment: Send + Sync {
     /// to these (contract 0.2's `http`).
     fn http_url(&self, service: &str) -> Option<String> {
         let _ = service;
+        None
+    }
+
+    /// In a dry run, the answer every request to a service gets instead of being sent; `None`
+    /// for every real backend, whose requests go over the network.
+    async fn simulated_answer(&self) -> Option<SimulatedAnswer> {
         None
     }
 

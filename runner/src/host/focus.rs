@@ -39,6 +39,12 @@ impl FocusClient {
         })
     }
 
+    /// The same client for a dry run: `env` answers every request and nothing is sent.
+    pub fn simulated_by(mut self, env: std::sync::Arc<dyn crate::env::Environment>) -> Self {
+        self.http = self.http.simulated_by(env);
+        self
+    }
+
     /// The base URL.
     pub fn base(&self) -> &Url {
         &self.base

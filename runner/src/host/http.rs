@@ -16,9 +16,19 @@ pub(crate) const MAX_BODY_BYTES: usize = 1 << 20;
 /// The one HTTP client of a run. No connection pooling, no redirects, no proxies and no
 /// retries: every call is exactly one request on a new connection, so its elapsed time is that
 /// request's time.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct HttpClient {
     client: reqwest::Client,
+    /// In a dry run, the simulated environment that answers instead of the network.
+    simulator: Option<std::sync::Arc<dyn crate::env::Environment>>,
+}
+
+impl std::fmt::Debug for HttpClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HttpClient")
+            .field("simulated", &self.simulator.is_some())
+            .finish_non_exhaustive()
+    }
 }
 
 /// One HTTP exchange, as the client measured it.
@@ -64,7 +74,18 @@ impl HttpClient {
             .no_proxy()
             .build()
             .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
-        Ok(Self { client })
+        Ok(Self {
+            client,
+            simulator: None,
+        })
+    }
+
+    /// The same client for a dry run: `env` answers every request
+    /// ([`Environment::simulated_answer`](crate::env::Environment::simulated_answer)), and
+    /// nothing goes over the network.
+    pub fn simulated_by(mut self, env: std::sync::Arc<dyn crate::env::Environment>) -> Self {
+        self.simulator = Some(env);
+        self
     }
 
     /// Sends one request and reads the whole answer, within `timeout`.
@@ -77,6 +98,20 @@ impl HttpClient {
         timeout: Duration,
     ) -> Result<Exchange, SendError> {
         let request = format!("{method} {}", path_and_query(&url));
+        if let Some(env) = &self.simulator {
+            return match env.simulated_answer().await {
+                Some(answer) => Ok(Exchange {
+                    request,
+                    status: answer.status,
+                    headers: vec![("content-type".into(), "application/json".into())],
+                    body: answer.body.into_bytes(),
+                    elapsed: Duration::ZERO,
+                }),
+                None => Err(SendError::Failed(format!(
+                    "{request}: the dry run's environment gave no simulated answer"
+                ))),
+            };
+        }
         let mut builder = self.client.request(method, url.clone()).timeout(timeout);
         for (name, value) in headers {
             builder = builder.header(name.as_str(), value.as_str());

@@ -69,10 +69,6 @@ fn usage_and_configuration_errors_exit_2_with_what_to_do() {
             "no scenario matches --scenario nope; the components hold: passes,",
         ),
         (vec!["--timeout".into(), "soon".into()], "is not a duration"),
-        (
-            vec!["does-not-exist.wasm".into()],
-            "does-not-exist.wasm: no such file or folder",
-        ),
     ];
     for (args, expected) in cases {
         let ran = run(runner(&sim.scratch.path).arg("run").arg(&guest).args(&args));

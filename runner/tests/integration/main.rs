@@ -25,6 +25,7 @@ mod local_rollback;
 mod new_crate;
 mod outcomes;
 mod python;
+mod reports;
 mod robustness;
 mod rollback;
 mod security;

@@ -11,7 +11,7 @@
 //! - a PersistentVolume: `{data_dir}` survives pod deletion and scale-down within a run, and is
 //!   held by one pod at a time; a graceful shutdown removes it (the logs stay).
 
-mod config;
+pub mod config;
 mod deployment;
 mod logs;
 mod names;
