@@ -291,3 +291,21 @@ fn a_signal_during_start_up_lists_every_selected_scenario_as_skipped() {
         !sleeping()
     });
 }
+
+#[test]
+fn the_readme_lists_every_error_kind_as_the_code_says_it() {
+    use scenario_runner::report::ErrorKind;
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../README.md");
+    let readme = std::fs::read_to_string(&path).unwrap();
+    let table: Vec<&str> = readme
+        .lines()
+        .skip_while(|line| *line != "| `type` | meaning |")
+        .skip(2)
+        .take_while(|line| line.starts_with('|'))
+        .collect();
+    let expected: Vec<String> = ErrorKind::ALL
+        .iter()
+        .map(|kind| format!("| `{}` | {} |", kind.as_str(), kind.meaning()))
+        .collect();
+    assert_eq!(table, expected, "README.md's table of error types");
+}
