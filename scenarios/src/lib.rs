@@ -18,6 +18,7 @@ pub mod checks;
 pub mod database;
 pub mod jobs;
 pub mod live;
+pub mod load;
 pub mod memory;
 pub mod network;
 pub mod outage;
@@ -40,8 +41,8 @@ scenarios_sdk::export_scenarios!();
 mod tests {
     use std::collections::BTreeMap;
 
-    /// The names, keys and tags of issues 6 and 9, which match the QA team's existing tests.
-    const EXPECTED: [(&str, Option<&str>, &[&str]); 17] = [
+    /// The names, keys and tags of issues 6, 9 and 10, which match the QA team's existing tests.
+    const EXPECTED: [(&str, Option<&str>, &[&str]); 19] = [
         (
             "mongodb_scale_down_outage_returns_503_no_orchestration",
             Some("PZ-13640"),
@@ -98,6 +99,16 @@ mod tests {
             "recordings_lookup_fails_fast_when_mongodb_down",
             None,
             &["p1", "mongodb", "recordings"],
+        ),
+        (
+            "mongodb_flapping_under_load",
+            None,
+            &["p1", "mongodb", "network", "fault", "load"],
+        ),
+        (
+            "outage_under_load_p99",
+            None,
+            &["p1", "mongodb", "sla", "load"],
         ),
     ];
 
