@@ -4,7 +4,8 @@
 //! default_environment = "local"
 //!
 //! [runner]
-//! memory_limit_mib = 256
+//! memory_limit_mib = 256     # each scenario's memory cap
+//! load_max_rate = 2000       # the ceiling of a scenario's load, requests/s
 //!
 //! [params]                  # what scenarios read with `param(name)`
 //! sla_s = "5"
@@ -62,6 +63,8 @@ pub struct RunnerSettings {
     pub default_timeout_s: f64,
     /// How long to wait for the steady state after a rollback, in seconds.
     pub steady_state_timeout_s: f64,
+    /// The ceiling of a scenario's load, in requests per second.
+    pub load_max_rate: u32,
 }
 
 impl Default for RunnerSettings {
@@ -70,9 +73,13 @@ impl Default for RunnerSettings {
             memory_limit_mib: 256,
             default_timeout_s: 120.0,
             steady_state_timeout_s: 60.0,
+            load_max_rate: 2000,
         }
     }
 }
+
+/// The largest `load_max_rate`: far past what one machine sends, so a typo is caught.
+pub const MAX_LOAD_RATE: u32 = 100_000;
 
 /// The largest `memory_limit_mib`: 64 GiB, far past what a 32-bit guest can address.
 pub const MAX_MEMORY_LIMIT_MIB: u64 = 64 << 10;
@@ -94,6 +101,17 @@ impl RunnerSettings {
             self.steady_state_timeout_s,
             Bounds::TIMEOUT,
         )
+    }
+
+    /// `load_max_rate`: 1 to [`MAX_LOAD_RATE`] requests per second.
+    pub fn load_max_rate(&self) -> Result<u32, String> {
+        match self.load_max_rate {
+            rate @ 1..=MAX_LOAD_RATE => Ok(rate),
+            rate => Err(format!(
+                "runner.load_max_rate: {rate} is out of range: write a number of requests per \
+                 second from 1 to {MAX_LOAD_RATE}"
+            )),
+        }
     }
 
     /// `memory_limit_mib` in bytes: 1 to [`MAX_MEMORY_LIMIT_MIB`] MiB, never a wrapped shift.
@@ -226,6 +244,7 @@ impl RunnerConfig {
             .steady_state_timeout()
             .map_err(|e| invalid(e.to_string()))?;
         config.runner.memory_cap().map_err(invalid)?;
+        config.runner.load_max_rate().map_err(invalid)?;
         Ok(config)
     }
 
@@ -336,5 +355,16 @@ mod tests {
         }
         let ok = parse("memory_limit_mib = 64").unwrap();
         assert_eq!(ok.runner.memory_cap(), Ok(64 << 20));
+    }
+
+    #[test]
+    fn a_load_ceiling_out_of_range_is_refused_naming_the_key() {
+        for text in ["load_max_rate = 0", "load_max_rate = 100001"] {
+            let message = parse(text).unwrap_err().to_string();
+            assert!(message.contains("runner.load_max_rate"), "{message}");
+        }
+        let ok = parse("load_max_rate = 5000").unwrap();
+        assert_eq!(ok.runner.load_max_rate(), Ok(5000));
+        assert_eq!(parse("").unwrap().runner.load_max_rate(), Ok(2000));
     }
 }

@@ -256,7 +256,14 @@ pub async fn execute(args: RunArgs) -> anyhow::Result<ExitCode> {
         timeout_override: args.timeout,
         default_timeout: loaded.config.runner.default_timeout()?,
         steady_timeout: loaded.config.runner.steady_state_timeout()?,
-        limits: HostLimits::default(),
+        limits: HostLimits {
+            load_max_rate: loaded
+                .config
+                .runner
+                .load_max_rate()
+                .map_err(|m| anyhow::anyhow!("{}: {m}", loaded.path.display()))?,
+            ..HostLimits::default()
+        },
         log_tail_lines: 100,
         run: Arc::new(RunContext {
             run_id: ctx.run_id.clone(),

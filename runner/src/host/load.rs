@@ -198,6 +198,7 @@ impl ScenarioHost {
             .map_err(LoadStartError::into_host_error)?;
         let limits = Limits {
             deadline: self.control.as_ref().map(|c| c.deadline),
+            max_rate: self.limits.load_max_rate,
             ..Limits::default()
         };
         let in_flight = match spec.pace {

@@ -38,6 +38,8 @@ pub struct HostLimits {
     pub operation: Duration,
     /// One HTTP request to a service, when the request sets no timeout of its own.
     pub http: Duration,
+    /// The ceiling of a load's rate, requests per second (`[runner] load_max_rate`).
+    pub load_max_rate: u32,
 }
 
 impl Default for HostLimits {
@@ -45,6 +47,7 @@ impl Default for HostLimits {
         Self {
             operation: Duration::from_secs(30),
             http: Duration::from_secs(60),
+            load_max_rate: loadgen::Limits::default().max_rate,
         }
     }
 }
