@@ -21,6 +21,7 @@ use crate::env;
 use crate::host::{FocusClient, HostLimits, RunContext};
 use crate::report::collect::SharedReport;
 use crate::report::events_file::EventsFile;
+use crate::report::html::HtmlReport;
 use crate::report::junit::JunitWriter;
 use crate::report::summary;
 use crate::report::{ErrorKind, RunReport, WriteError};
@@ -51,6 +52,10 @@ pub struct RunArgs {
     /// runner.toml].
     #[arg(long, value_name = "FILE")]
     pub junit: Option<PathBuf>,
+    /// Where to write the HTML report, one self-contained page [default: report.html beside
+    /// the JUnit report].
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
     /// Also write the run's events as JSON Lines to FILE, one per line as they happen (schema in
     /// the README).
     #[arg(long, value_name = "FILE")]
@@ -262,22 +267,28 @@ pub async fn execute(args: RunArgs) -> anyhow::Result<ExitCode> {
 /// Where a run's reports go.
 struct Outputs {
     junit: PathBuf,
+    html: PathBuf,
     events: Option<PathBuf>,
 }
 
 impl Outputs {
-    /// `--junit` and `--events` against the current folder; the JUnit file by default in
-    /// `target/scenario-reports` beside runner.toml.
+    /// `--junit`, `--html` and `--events` against the current folder; the JUnit file by
+    /// default in `target/scenario-reports` beside runner.toml, the HTML file beside it.
     fn resolve(args: &RunArgs, root: &Path) -> anyhow::Result<Self> {
         let cwd = std::env::current_dir().context("cannot read the current folder")?;
+        let junit = match &args.junit {
+            Some(path) => cwd.join(path),
+            None => root
+                .join("target")
+                .join("scenario-reports")
+                .join("junit.xml"),
+        };
         Ok(Self {
-            junit: match &args.junit {
+            html: match &args.html {
                 Some(path) => cwd.join(path),
-                None => root
-                    .join("target")
-                    .join("scenario-reports")
-                    .join("junit.xml"),
+                None => junit.with_file_name("report.html"),
             },
+            junit,
             events: args.events.as_ref().map(|path| cwd.join(path)),
         })
     }
@@ -295,6 +306,7 @@ impl Reports {
         let mut reporters: Vec<Box<dyn Reporter>> = vec![
             Box::new(Progress::new()),
             Box::new(JunitWriter::new(outputs.junit.clone())),
+            Box::new(HtmlReport::new(outputs.html.clone())),
             Box::new(shared.clone()),
         ];
         if let Some(path) = &outputs.events {
@@ -323,9 +335,13 @@ impl Reports {
 fn print_summary(report: &RunReport, outputs: &Outputs, format: Format, errors: &[WriteError]) {
     match format {
         Format::Human => {
-            crate::console::out(format_args!("{}", summary::human(report, &outputs.junit)))
+            crate::console::out(format_args!("{}", summary::human(report, &outputs.junit)));
+            crate::outln!("HTML report: {}", outputs.html.display());
         }
-        Format::Json => crate::outln!("{}", summary::json(report, &outputs.junit)),
+        Format::Json => {
+            crate::outln!("{}", summary::json(report, &outputs.junit));
+            crate::errln!("HTML report: {}", outputs.html.display());
+        }
     }
     if let Some(path) = &outputs.events {
         crate::errln!("Run events: {}", path.display());
