@@ -5,8 +5,8 @@
 //! log.
 //!
 //! [`HtmlReport`] is a [`Reporter`]: it keeps the timeline of the running scenario only, turns
-//! it into that scenario's section when the scenario ends, and rewrites the page then and at
-//! the end of the run, so that a killed run leaves one.
+//! it into that scenario's section when the scenario ends, and rewrites the page at the start
+//! of the run, after each scenario and at the end, so that a killed run leaves one.
 
 pub mod page;
 pub mod section;
@@ -89,6 +89,8 @@ impl Reporter for HtmlReport {
                 self.head.environment = environment.clone();
                 self.head.run_id = run_id.clone();
                 self.head.started = Some(*started);
+                // A run killed before its first scenario ends still leaves a page.
+                self.write();
             }
             EventKind::ScenarioStarted { .. } => {
                 self.head.any_ran = true;
@@ -249,6 +251,8 @@ mod tests {
         let mut report = HtmlReport::new(path.clone());
         let s = Some("fails");
         report.event(&event(0, None, started()));
+        let html = std::fs::read_to_string(&path).unwrap();
+        assert!(html.contains(r#"id="unfinished""#), "{html}");
         report.event(&event(
             10,
             s,
