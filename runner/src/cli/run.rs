@@ -21,6 +21,7 @@ use crate::env;
 use crate::host::{FocusClient, HostLimits, RunContext};
 use crate::report::collect::SharedReport;
 use crate::report::events_file::EventsFile;
+use crate::report::html::HtmlReport;
 use crate::report::junit::JunitWriter;
 use crate::report::summary;
 use crate::report::{ErrorKind, RunReport, WriteError};
@@ -51,6 +52,10 @@ pub struct RunArgs {
     /// runner.toml].
     #[arg(long, value_name = "FILE")]
     pub junit: Option<PathBuf>,
+    /// Where to write the HTML report, one self-contained page [default: report.html beside
+    /// the JUnit report].
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
     /// Also write the run's events as JSON Lines to FILE, one per line as they happen (schema in
     /// the README).
     #[arg(long, value_name = "FILE")]
@@ -64,7 +69,7 @@ pub struct RunArgs {
     /// Run against a simulation of the environment instead (its declared workloads, replicas
     /// and capabilities, in memory), printing each change, request and undo step a scenario
     /// would make. Nothing is started, changed or sent; requests get simulated answers. Writes
-    /// reports only where --junit or --events say.
+    /// reports only where --junit, --html or --events say.
     #[arg(long)]
     pub dry_run: bool,
     /// Restore what an earlier, crashed run left changed before starting, instead of refusing
@@ -175,7 +180,7 @@ pub async fn execute(args: RunArgs) -> anyhow::Result<ExitCode> {
             "{}",
             super::dry_run::banner(env_name, env_config.kind_name())
         );
-        Reports::start_dry_run(&outputs, args.junit.is_some())?
+        Reports::start_dry_run(&outputs, args.junit.is_some(), args.html.is_some())?
     } else {
         Reports::start(&outputs)?
     };
@@ -364,22 +369,28 @@ async fn report_usage_error(outputs: &Outputs, env: Option<&str>, error: &anyhow
 /// Where a run's reports go.
 struct Outputs {
     junit: PathBuf,
+    html: PathBuf,
     events: Option<PathBuf>,
 }
 
 impl Outputs {
-    /// `--junit` and `--events` against the current folder; the JUnit file by default in
-    /// `target/scenario-reports` beside runner.toml.
+    /// `--junit`, `--html` and `--events` against the current folder; the JUnit file by
+    /// default in `target/scenario-reports` beside runner.toml, the HTML file beside it.
     fn resolve(args: &RunArgs, root: &Path) -> anyhow::Result<Self> {
         let cwd = std::env::current_dir().context("cannot read the current folder")?;
+        let junit = match &args.junit {
+            Some(path) => cwd.join(path),
+            None => root
+                .join("target")
+                .join("scenario-reports")
+                .join("junit.xml"),
+        };
         Ok(Self {
-            junit: match &args.junit {
+            html: match &args.html {
                 Some(path) => cwd.join(path),
-                None => root
-                    .join("target")
-                    .join("scenario-reports")
-                    .join("junit.xml"),
+                None => junit.with_file_name("report.html"),
             },
+            junit,
             events: args.events.as_ref().map(|path| cwd.join(path)),
         })
     }
@@ -397,6 +408,7 @@ impl Reports {
         let mut reporters: Vec<Box<dyn Reporter>> = vec![
             Box::new(Progress::new()),
             Box::new(JunitWriter::new(outputs.junit.clone())),
+            Box::new(HtmlReport::new(outputs.html.clone())),
             Box::new(shared.clone()),
         ];
         if let Some(path) = &outputs.events {
@@ -411,7 +423,7 @@ impl Reports {
     }
 
     /// The reporters of a dry run: what it would do on stdout, and the files asked for.
-    fn start_dry_run(outputs: &Outputs, junit: bool) -> anyhow::Result<Self> {
+    fn start_dry_run(outputs: &Outputs, junit: bool, html: bool) -> anyhow::Result<Self> {
         let shared = SharedReport::default();
         let mut reporters: Vec<Box<dyn Reporter>> = vec![
             Box::new(super::dry_run::DryRunPrinter),
@@ -419,6 +431,9 @@ impl Reports {
         ];
         if junit {
             reporters.push(Box::new(JunitWriter::new(outputs.junit.clone())));
+        }
+        if html {
+            reporters.push(Box::new(HtmlReport::new(outputs.html.clone())));
         }
         if let Some(path) = &outputs.events {
             let file = EventsFile::create(path)
@@ -446,9 +461,13 @@ impl Reports {
 fn print_summary(report: &RunReport, outputs: &Outputs, format: Format, errors: &[WriteError]) {
     match format {
         Format::Human => {
-            crate::console::out(format_args!("{}", summary::human(report, &outputs.junit)))
+            crate::console::out(format_args!("{}", summary::human(report, &outputs.junit)));
+            crate::outln!("HTML report: {}", outputs.html.display());
         }
-        Format::Json => crate::outln!("{}", summary::json(report, &outputs.junit)),
+        Format::Json => {
+            crate::outln!("{}", summary::json(report, &outputs.junit));
+            crate::errln!("HTML report: {}", outputs.html.display());
+        }
     }
     if let Some(path) = &outputs.events {
         crate::errln!("Run events: {}", path.display());

@@ -1,9 +1,10 @@
-//! Reports: what a run found, as JUnit XML ([`junit`]) and as summaries for people and
-//! machines ([`summary`]). This module knows neither wasmtime nor the environment: it takes
-//! the plain records below.
+//! Reports: what a run found, as JUnit XML ([`junit`]), as a page for people ([`html`]) and
+//! as summaries for people and machines ([`summary`]). This module knows neither wasmtime nor
+//! the environment: it takes the plain records below.
 
 pub mod collect;
 pub mod events_file;
+pub mod html;
 pub mod junit;
 pub mod summary;
 

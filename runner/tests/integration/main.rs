@@ -12,6 +12,7 @@ mod cli;
 mod contract;
 mod contract_local;
 mod focus_http;
+mod html_report;
 mod kube_access;
 mod kube_cli;
 mod kube_cluster;
