@@ -81,6 +81,18 @@ fn the_events_file_follows_the_run_in_order() {
     );
 }
 
+/// The one case of the checked report at `junit`, an error of type `ty`.
+fn only_error(junit: &std::path::Path, ty: &str) -> Vec<Case> {
+    check_junit(junit);
+    let cases = read_report(junit);
+    assert_eq!(cases.len(), 1, "{cases:#?}");
+    assert_eq!(
+        (cases[0].outcome.as_str(), cases[0].ty.as_str()),
+        ("error", ty)
+    );
+    cases
+}
+
 #[test]
 fn a_missing_path_a_broken_build_and_an_unknown_scenario_each_write_a_report() {
     let sim = SimConfig::new();
@@ -95,13 +107,7 @@ fn a_missing_path_a_broken_build_and_an_unknown_scenario_each_write_a_report() {
         "{}",
         ran.stderr
     );
-    check_junit(&junit);
-    let cases = read_report(&junit);
-    assert_eq!(cases.len(), 1, "{cases:#?}");
-    assert_eq!(
-        (cases[0].outcome.as_str(), cases[0].ty.as_str()),
-        ("error", "load")
-    );
+    let cases = only_error(&junit, "load");
     assert!(
         cases[0]
             .message
@@ -129,13 +135,7 @@ fn a_missing_path_a_broken_build_and_an_unknown_scenario_each_write_a_report() {
         .arg("--junit")
         .arg(&junit));
     assert_eq!(ran.code, 2, "{}", ran.stderr);
-    check_junit(&junit);
-    let cases = read_report(&junit);
-    assert_eq!(cases.len(), 1, "{cases:#?}");
-    assert_eq!(
-        (cases[0].outcome.as_str(), cases[0].ty.as_str()),
-        ("error", "load")
-    );
+    let cases = only_error(&junit, "load");
     assert!(
         cases[0]
             .message
@@ -159,13 +159,7 @@ fn a_missing_path_a_broken_build_and_an_unknown_scenario_each_write_a_report() {
         "{}",
         ran.stderr
     );
-    check_junit(&junit);
-    let cases = read_report(&junit);
-    assert_eq!(cases.len(), 1, "{cases:#?}");
-    assert_eq!(
-        (cases[0].outcome.as_str(), cases[0].ty.as_str()),
-        ("error", "usage")
-    );
+    let cases = only_error(&junit, "usage");
     assert!(
         cases[0]
             .message
