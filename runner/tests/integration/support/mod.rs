@@ -328,6 +328,34 @@ pub fn read_report(path: &Path) -> Vec<Case> {
     cases
 }
 
+/// The case `name` of `cases`, checked: its outcome and `type`, each of `needles` in its
+/// message or body, and a one-line message.
+pub fn expect_case<'a>(
+    cases: &'a [Case],
+    name: &str,
+    outcome: &str,
+    ty: &str,
+    needles: &[&str],
+) -> &'a Case {
+    let c = case(cases, name);
+    assert_eq!(
+        (c.outcome.as_str(), c.ty.as_str()),
+        (outcome, ty),
+        "{name}: {c:#?}"
+    );
+    for needle in needles {
+        assert!(
+            c.message.contains(needle) || c.body.contains(needle),
+            "{name}: no `{needle}` in {c:#?}"
+        );
+    }
+    assert!(
+        !c.message.contains('\n'),
+        "{name}: the message is not one line"
+    );
+    c
+}
+
 /// The case called `name` (in any suite); panics with the names there are.
 pub fn case<'a>(cases: &'a [Case], name: &str) -> &'a Case {
     cases
