@@ -2,25 +2,16 @@
 //! starts a trial ping, and the trial reopens the gate (no background ping runs here, and the
 //! topology stays writable, so nothing else could).
 
+use crate::support;
+
 use std::time::Duration;
 
-use focus_server::Settings;
-use focus_server::config::with_direct_connection;
 use focus_server::db::{Db, GateSource};
-use testkit::{MongoServer, wait_until};
+use testkit::wait_until;
 
 #[test]
 fn a_request_on_a_closed_gate_starts_a_trial_that_reopens_it() {
-    let mongo = MongoServer::start();
-    let settings = Settings {
-        mongo_uri: with_direct_connection(&mongo.uri()),
-        ..Settings::default()
-    };
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .expect("runtime");
+    let (_mongo, settings, rt) = support::mongo_and_runtime();
     let db = rt.block_on(Db::connect(&settings)).expect("client");
     wait_until(
         "the topology to open the gate",

@@ -6,13 +6,11 @@ use crate::support;
 
 use std::time::Duration;
 
-use focus_server::Settings;
-use focus_server::config::with_direct_connection;
 use focus_server::db::Db;
 use focus_server::db::records::{JobRecord, PendingWrite, PendingWrites};
 use mongodb::bson::{Document, doc};
 use support::{DATABASE, find_docs};
-use testkit::{MongoServer, wait_until};
+use testkit::wait_until;
 
 fn record(id: &str, request: Document) -> JobRecord {
     JobRecord {
@@ -30,16 +28,7 @@ fn record(id: &str, request: Document) -> JobRecord {
 
 #[test]
 fn a_poison_record_is_dead_lettered_and_the_good_ones_land() {
-    let mongo = MongoServer::start();
-    let settings = Settings {
-        mongo_uri: with_direct_connection(&mongo.uri()),
-        ..Settings::default()
-    };
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .expect("runtime");
+    let (mongo, settings, rt) = support::mongo_and_runtime();
     let (pending, stop) = rt.block_on(async {
         let db = Db::connect(&settings).await.expect("client");
         let (stop, stop_rx) = tokio::sync::watch::channel(false);

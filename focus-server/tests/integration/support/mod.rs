@@ -273,3 +273,19 @@ pub fn find_docs(
             .expect("collect")
     })
 }
+
+/// A MongoDB-wire server, the Focus Server's settings pointing at it, and a one-worker runtime
+/// to drive the server's database code in-process.
+pub fn mongo_and_runtime() -> (MongoServer, focus_server::Settings, tokio::runtime::Runtime) {
+    let mongo = MongoServer::start();
+    let settings = focus_server::Settings {
+        mongo_uri: focus_server::config::with_direct_connection(&mongo.uri()),
+        ..focus_server::Settings::default()
+    };
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    (mongo, settings, rt)
+}
