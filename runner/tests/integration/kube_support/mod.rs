@@ -11,6 +11,7 @@
 
 mod collections;
 mod controller;
+pub mod discovery;
 pub mod fixture;
 mod portforward;
 mod routes;
