@@ -9,7 +9,7 @@ use std::process::{Output, Stdio};
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::process::{Child, Command};
 
 use crate::kube_manifests::{deploy_dir, documents, find};
@@ -517,6 +517,57 @@ async fn kubectl_creates_and_deletes_a_network_policy() {
             .double
             .get(NETWORKPOLICIES, "block-mongodb")
             .is_none()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn kubectl_port_forwards_to_a_pod() {
+    let k = Kubectl::start().await;
+    // The focus-server pod's "container" is a local server answering GET /health.
+    let pod = k.pod_of("focus-server");
+    let mut child = k
+        .command(&["port-forward", &format!("pod/{pod}"), ":5000"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("kubectl starts");
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut child = Some(child);
+    let mut seen = Vec::new();
+    expect_line("port-forward", &mut child, &mut lines, &mut seen, |l| {
+        l.starts_with("Forwarding from 127.0.0.1:")
+    })
+    .await;
+    let port: u16 = seen
+        .last()
+        .unwrap()
+        .trim_start_matches("Forwarding from 127.0.0.1:")
+        .split(' ')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let exchange = async {
+        let mut tcp = tokio::net::TcpStream::connect(("127.0.0.1", port)).await?;
+        tcp.write_all(b"GET /health HTTP/1.1\r\nHost: pod\r\nConnection: close\r\n\r\n")
+            .await?;
+        let mut answer = String::new();
+        tcp.read_to_string(&mut answer).await?;
+        std::io::Result::Ok(answer)
+    };
+    let answer = tokio::time::timeout(DEADLINE, exchange).await;
+    let stderr = if matches!(answer, Ok(Ok(_))) {
+        String::new()
+    } else {
+        stop(child.take().unwrap()).await
+    };
+    let answer = match answer {
+        Ok(Ok(answer)) => answer,
+        other => panic!("port-forward: no answer through the forward ({other:?}); stderr {stderr}"),
+    };
+    assert!(
+        answer.starts_with("HTTP/1.1 200") && answer.ends_with(r#"{"status":"ok"}"#),
+        "port-forward: {answer}"
     );
 }
 
