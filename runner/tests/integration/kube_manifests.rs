@@ -10,7 +10,7 @@ use scenario_runner::config::{EnvironmentConfig, RunnerConfig};
 use scenario_runner::env::kube::rbac;
 use serde_json::Value;
 
-fn deploy_dir() -> PathBuf {
+pub(crate) fn deploy_dir() -> PathBuf {
     testkit::workspace_root().join("deploy")
 }
 
@@ -39,7 +39,7 @@ fn manifests() -> Vec<PathBuf> {
 }
 
 /// The YAML documents of `path`, as JSON.
-fn documents(path: &Path) -> Vec<Value> {
+pub(crate) fn documents(path: &Path) -> Vec<Value> {
     let script = "import sys, json, yaml\nprint(json.dumps([d for d in yaml.safe_load_all(open(sys.argv[1])) if d]))";
     let out = Command::new(venv_bin("python"))
         .arg("-c")
@@ -60,7 +60,7 @@ fn all_documents() -> Vec<Value> {
     manifests().iter().flat_map(|p| documents(p)).collect()
 }
 
-fn find<'a>(docs: &'a [Value], kind: &str, name: &str) -> &'a Value {
+pub(crate) fn find<'a>(docs: &'a [Value], kind: &str, name: &str) -> &'a Value {
     docs.iter()
         .find(|d| d["kind"] == kind && d["metadata"]["name"] == name)
         .unwrap_or_else(|| panic!("no {kind} {name} in deploy/"))

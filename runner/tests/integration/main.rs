@@ -17,6 +17,7 @@ mod kube_access;
 mod kube_cli;
 mod kube_cluster;
 mod kube_env;
+mod kube_kubectl;
 mod kube_manifests;
 mod kube_suite;
 mod local_faults;

@@ -107,6 +107,18 @@ pub fn watch_response(
         .filter(|o| watch.selects(o))
         .map(|o| event_line("ADDED", o))
         .collect();
+    // A streaming list (client-go's WatchList, which kubectl 1.37 uses for `delete --wait` and
+    // `rollout status`): after the initial events, a bookmark marks their end, which the client
+    // waits for.
+    let send_initial = query.get("sendInitialEvents").is_some_and(|v| v == "true");
+    if send_initial && since.is_none() {
+        let bookmark = json!({
+            "kind": kind.kind, "apiVersion": kind.api_version(),
+            "metadata": { "resourceVersion": last.to_string(),
+                          "annotations": { "k8s.io/initial-events-end": "true" } },
+        });
+        watch.pending.push_back(event_line("BOOKMARK", &bookmark));
+    }
     let stream = futures::stream::unfold(watch, |mut watch| async move {
         let line = watch.next().await?;
         Some((Ok::<Bytes, Infallible>(line), watch))

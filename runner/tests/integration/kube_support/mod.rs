@@ -3,18 +3,22 @@
 //! status codes (403 Forbidden from a configurable Role, 404 NotFound, 409 Conflict and
 //! AlreadyExists), resourceVersions and watches, and the semantics that matter: a controller
 //! that creates pods after a delay and makes them ready after another, terminating pods,
-//! NetworkPolicies stored and listed by label, the `/scale` subresource, PodMetrics, and
-//! WebSocket port-forwards (`v4.channel.k8s.io`) to real local processes standing in for the
-//! pods' containers. A Service double ([`ServiceProxy`]) gives in-"cluster" clients the effect
+//! NetworkPolicies stored and listed by label, the `/scale` subresource, PodMetrics, discovery
+//! and `/version` (it claims Kubernetes 1.37.0), SelfSubjectAccessReviews answered from the
+//! Role, and port-forwards to real local processes standing in for the pods' containers: over
+//! WebSocket (`v4.channel.k8s.io`, kube-rs) and as SPDY tunnelled in a WebSocket (kubectl).
+//! The real kubectl runs against it (kube_kubectl.rs). A Service double ([`ServiceProxy`]) gives in-"cluster" clients the effect
 //! of endpoints and NetworkPolicies.
 #![allow(dead_code)]
 
 mod collections;
 mod controller;
+pub mod discovery;
 pub mod fixture;
 mod portforward;
 mod routes;
 mod service_proxy;
+mod spdy;
 pub mod store;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};

@@ -44,6 +44,28 @@ pub fn upgrade(
             json!({}),
         );
     }
+    let offered = |protocol: &str| {
+        request
+            .headers()
+            .get(header::SEC_WEBSOCKET_PROTOCOL)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.split(',').any(|p| p.trim() == protocol))
+    };
+    if offered(super::spdy::PROTOCOL)
+        && let Some(key) = request.headers().get(header::SEC_WEBSOCKET_KEY).cloned()
+    {
+        let backend = backend_of(&object);
+        let on_upgrade = hyper::upgrade::on(&mut request);
+        tokio::spawn(async move {
+            let Ok(upgraded) = on_upgrade.await else {
+                return;
+            };
+            let ws =
+                WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, None).await;
+            super::spdy::serve(ws, backend).await;
+        });
+        return switching(&key, super::spdy::PROTOCOL);
+    }
     let ports: Vec<u16> = query
         .get("ports")
         .map(|p| p.split(',').filter_map(|p| p.trim().parse().ok()).collect())
@@ -74,13 +96,7 @@ pub fn upgrade(
             json!({}),
         );
     };
-    let backend = object
-        .pointer(&format!(
-            "/metadata/annotations/{}",
-            BACKEND_ANNOTATION.replace('/', "~1")
-        ))
-        .and_then(Value::as_str)
-        .map(str::to_owned);
+    let backend = backend_of(&object);
     let on_upgrade = hyper::upgrade::on(&mut request);
     let (port, namespace, pod) = (*port, namespace.to_owned(), pod.to_owned());
     tokio::spawn(async move {
@@ -90,6 +106,21 @@ pub fn upgrade(
         let ws = WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, None).await;
         serve(ws, port, backend, state, namespace, pod).await;
     });
+    switching(&key, PROTOCOL)
+}
+
+/// The local address standing in for the pod's container.
+fn backend_of(pod: &Value) -> Option<String> {
+    pod.pointer(&format!(
+        "/metadata/annotations/{}",
+        BACKEND_ANNOTATION.replace('/', "~1")
+    ))
+    .and_then(Value::as_str)
+    .map(str::to_owned)
+}
+
+/// `101 Switching Protocols` to a WebSocket with `protocol`.
+fn switching(key: &header::HeaderValue, protocol: &str) -> Response {
     Response::builder()
         .status(StatusCode::SWITCHING_PROTOCOLS)
         .header(header::UPGRADE, "websocket")
@@ -98,7 +129,7 @@ pub fn upgrade(
             header::SEC_WEBSOCKET_ACCEPT,
             derive_accept_key(key.as_bytes()),
         )
-        .header(header::SEC_WEBSOCKET_PROTOCOL, PROTOCOL)
+        .header(header::SEC_WEBSOCKET_PROTOCOL, protocol)
         .body(Body::empty())
         .unwrap()
 }

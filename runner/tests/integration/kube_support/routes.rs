@@ -139,7 +139,11 @@ async fn dispatch(AxState(state): AxState<Arc<State>>, request: Request) -> Resp
         .map(|q| url_decode_pairs(q).into_iter().collect())
         .unwrap_or_default();
     let Some(target) = Target::parse(uri.path()) else {
-        return not_found_path();
+        let bytes = axum::body::to_bytes(request.into_body(), 1 << 20)
+            .await
+            .unwrap_or_default();
+        return super::discovery::answer(&state, &method, uri.path(), &bytes)
+            .unwrap_or_else(not_found_path);
     };
     let watch = query.get("watch").is_some_and(|w| w == "true" || w == "1");
     let upgrade = request.headers().contains_key(header::UPGRADE);
@@ -207,7 +211,15 @@ async fn dispatch(AxState(state): AxState<Arc<State>>, request: Request) -> Resp
             patch(&state, kind, &target.namespace, &name, &content_type, body)
         }
         (Method::POST, None, None) => {
-            create(&state, kind, &target.namespace, body_json(request).await)
+            let body = body_json(request).await;
+            let strict = query.get("fieldValidation").is_some_and(|v| v == "Strict");
+            if strict
+                && kind == store::NETWORKPOLICIES
+                && let Err(message) = super::discovery::strict_network_policy(&body)
+            {
+                return status(StatusCode::BAD_REQUEST, "BadRequest", message, json!({}));
+            }
+            create(&state, kind, &target.namespace, body)
         }
         (Method::DELETE, Some(name), None) => {
             let body = body_json(request).await;
