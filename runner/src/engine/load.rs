@@ -9,10 +9,12 @@ use wasmtime::Store;
 use wasmtime::component::Component;
 
 use super::bindings::{ContractVersion, v0_1, v0_2};
-use super::check::{LoadError, check_header, check_world};
+use super::cache::Fetched;
+use super::check::{LoadError, check_world};
+use super::file::ComponentFile;
 use super::run::one_line;
 use super::store::GuestState;
-use super::{CacheKey, GuestHost, ScenarioEngine, file};
+use super::{GuestHost, ScenarioEngine};
 
 /// A component ready to instantiate: compiled, checked and linked once per file.
 pub struct LoadedComponent<H: 'static> {
@@ -56,39 +58,32 @@ impl<H: GuestHost> Pre<H> {
 }
 
 impl<H: GuestHost> ScenarioEngine<H> {
-    /// Reads, compiles (or loads from the cache), checks and links the component at `path`.
+    /// Compiles (or loads from the cache), checks and links the component at `path`. With a
+    /// cache, a file already compiled and unchanged since is not even read: see
+    /// [`CompileCache`](super::CompileCache).
     pub fn load(&self, path: &Path) -> Result<LoadedComponent<H>, LoadError> {
-        let bytes = file::read_component(path)?;
-        self.load_bytes(path, &bytes)
-    }
-
-    /// As [`Self::load`], with the file's bytes already read.
-    pub fn load_bytes(&self, path: &Path, bytes: &[u8]) -> Result<LoadedComponent<H>, LoadError> {
         let started = Instant::now();
-        check_header(path, bytes)?;
-        let corrupt = |reason: String| LoadError::Corrupt {
-            path: path.to_owned(),
-            size: bytes.len(),
-            reason,
-        };
-        let (component, from_cache, cache_warning) = match &self.cache {
-            Some(cache) => {
-                let key = CacheKey::new(&self.engine, bytes);
-                match cache.load(&self.engine, &key) {
-                    Some(component) => (component, true, None),
-                    None => {
-                        let (component, warning) = cache
-                            .compile_and_store(&self.engine, &key, bytes)
-                            .map_err(corrupt)?;
-                        (component, false, warning)
-                    }
+        let file = ComponentFile::open(path)?;
+        let Fetched {
+            component,
+            from_cache,
+            warning: cache_warning,
+        } = match &self.cache {
+            Some(cache) => cache.fetch(&self.engine, file)?,
+            None => {
+                let bytes = file.read_all()?;
+                let component =
+                    Component::new(&self.engine, &bytes).map_err(|e| LoadError::Corrupt {
+                        path: path.to_owned(),
+                        size: bytes.len(),
+                        reason: format!("{e:#}"),
+                    })?;
+                Fetched {
+                    component,
+                    from_cache: false,
+                    warning: None,
                 }
             }
-            None => (
-                Component::new(&self.engine, bytes).map_err(|e| corrupt(format!("{e:#}")))?,
-                false,
-                None,
-            ),
         };
         let version = self.check_component(path, &component)?;
         let other = |e: wasmtime::Error| LoadError::OtherWorld {
