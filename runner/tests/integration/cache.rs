@@ -1,5 +1,6 @@
-//! The compile cache: a second load of the same file comes from disk, and a corrupt entry is a
-//! miss that is compiled again, never a crash.
+//! The compile cache: a second load of the same file comes from disk, a corrupt entry is a
+//! miss that is compiled again, never a crash, and a file changed in place is never served the
+//! artifact of its old content.
 
 use crate::support;
 
@@ -112,4 +113,61 @@ async fn an_unwritable_cache_still_loads_and_says_why() {
         component.cache_warning
     );
     runs_noop(&engine, &component).await;
+}
+
+/// `guest` followed by a custom section holding 16 copies of `fill`: a valid component, of the
+/// same size whatever `fill` is.
+fn with_trailer(guest: &[u8], fill: u8) -> Vec<u8> {
+    let mut bytes = guest.to_vec();
+    // Section id 0 (custom), 18 bytes: the name's length (1), the name "x", then the payload.
+    bytes.extend_from_slice(&[0, 18, 1, b'x']);
+    bytes.extend_from_slice(&[fill; 16]);
+    bytes
+}
+
+#[tokio::test]
+async fn a_file_rewritten_with_the_same_size_and_mtime_is_compiled_again() {
+    let scratch = Scratch::new("compile-cache-rewritten");
+    let cache = scratch.path.join("cache");
+    let engine = Engine::new(EngineOptions {
+        cache_dir: Some(cache.clone()),
+        ..EngineOptions::default()
+    })
+    .unwrap();
+    let guest = std::fs::read(&fixtures().guest).unwrap();
+    let file = scratch.path.join("guest.wasm");
+    std::fs::write(&file, with_trailer(&guest, b'a')).unwrap();
+    let mtime = std::fs::metadata(&file).unwrap().modified().unwrap();
+    // Left alone for longer than the cache's settle time (3 s), so that its stamp is recorded
+    // and the next load trusts it without reading the file.
+    tokio::time::sleep(Duration::from_millis(3500)).await;
+    assert!(!engine.load(&file).unwrap().from_cache);
+    assert_eq!(
+        std::fs::read_dir(cache.join("index")).unwrap().count(),
+        1,
+        "the file's content hash is recorded under its stamp"
+    );
+    assert!(engine.load(&file).unwrap().from_cache);
+
+    // Other content of the same size, with the old modification time put back.
+    std::fs::write(&file, with_trailer(&guest, b'b')).unwrap();
+    std::fs::File::options()
+        .write(true)
+        .open(&file)
+        .unwrap()
+        .set_modified(mtime)
+        .unwrap();
+    assert_eq!(std::fs::metadata(&file).unwrap().modified().unwrap(), mtime);
+    let rewritten = engine.load(&file).unwrap();
+    assert!(
+        !rewritten.from_cache,
+        "the new content is compiled, not served the old content's artifact"
+    );
+    runs_noop(&engine, &rewritten).await;
+    assert_eq!(entries(&cache, "cwasm").len(), 2);
+    assert!(engine.load(&file).unwrap().from_cache);
+
+    // The old content back again is found under its own hash.
+    std::fs::write(&file, with_trailer(&guest, b'a')).unwrap();
+    assert!(engine.load(&file).unwrap().from_cache);
 }
