@@ -12,7 +12,7 @@ pub fn banner(environment: &str, kind: &str) -> String {
          sent over the network.\n\
          Requests are simulated: {SIMULATED_RULE}.\n\
          Loads and stream watching answer `unsupported` in a dry run, so scenarios that need them \
-         skip.\n"
+         skip, and the scenarios' steady-state hypothesis is not checked.\n"
     )
 }
 

@@ -33,6 +33,9 @@ pub struct SessionSettings {
     pub log_tail_lines: usize,
     /// The run's id and parameters, which every scenario sees.
     pub run: Arc<RunContext>,
+    /// Whether to check the component's steady-state hypothesis. A dry run does not: the
+    /// simulation's answers cannot tell a healthy service from a broken one.
+    pub check_hypothesis: bool,
 }
 
 impl Default for SessionSettings {
@@ -44,6 +47,7 @@ impl Default for SessionSettings {
             limits: HostLimits::default(),
             log_tail_lines: 100,
             run: Arc::default(),
+            check_hypothesis: true,
         }
     }
 }
@@ -230,6 +234,9 @@ impl Session<'_> {
         &self,
         component: &LoadedComponent<ScenarioHost>,
     ) -> Result<(), String> {
+        if !self.settings.check_hypothesis {
+            return Ok(());
+        }
         let deadline = Instant::now() + self.settings.steady_timeout;
         loop {
             let remaining = deadline.saturating_duration_since(Instant::now());

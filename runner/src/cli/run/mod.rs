@@ -288,6 +288,7 @@ fn session_settings(
             ..HostLimits::default()
         },
         log_tail_lines: 100,
+        check_hypothesis: !args.dry_run,
         run: Arc::new(RunContext {
             run_id: run_id.to_owned(),
             params: loaded
