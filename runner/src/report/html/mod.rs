@@ -141,6 +141,25 @@ impl Reporter for HtmlReport {
 
 #[cfg(test)]
 mod tests {
+    /// A report case for the page's tests: key and tags with characters to escape, and a log.
+    pub(super) fn case(
+        name: &str,
+        outcome: crate::report::CaseOutcome,
+    ) -> crate::report::CaseReport {
+        crate::report::CaseReport {
+            name: name.into(),
+            classname: "fixture".into(),
+            outcome,
+            elapsed: std::time::Duration::from_millis(20),
+            properties: vec![
+                ("test_key".into(), "PZ-<1>".into()),
+                ("tags".into(), "smoke,db".into()),
+            ],
+            system_out: "<b>log</b>".into(),
+            system_err: None,
+        }
+    }
+
     use super::*;
     use crate::report::{CaseOutcome, CaseReport, Counts, ErrorKind};
     use crate::run::events::{FaultKind, FinishedCase, RemovedBy};

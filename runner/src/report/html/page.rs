@@ -208,7 +208,7 @@ const STYLE: &str = include_str!("style.css");
 mod tests {
     use super::super::section::section;
     use super::*;
-    use crate::report::{CaseOutcome, CaseReport};
+    use crate::report::CaseOutcome;
     use std::path::Path;
 
     #[test]
@@ -223,20 +223,7 @@ mod tests {
         );
     }
 
-    fn case(name: &str, outcome: CaseOutcome) -> CaseReport {
-        CaseReport {
-            name: name.into(),
-            classname: "fixture".into(),
-            outcome,
-            elapsed: Duration::from_millis(20),
-            properties: vec![
-                ("test_key".into(), "PZ-<1>".into()),
-                ("tags".into(), "smoke,db".into()),
-            ],
-            system_out: "<b>log</b>".into(),
-            system_err: None,
-        }
-    }
+    use super::super::tests::case;
 
     #[test]
     fn failures_come_first_with_links_to_their_sections() {

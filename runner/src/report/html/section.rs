@@ -213,20 +213,7 @@ const LEGEND: &str = concat!(
 mod tests {
     use super::*;
 
-    fn case(name: &str, outcome: CaseOutcome) -> CaseReport {
-        CaseReport {
-            name: name.into(),
-            classname: "fixture".into(),
-            outcome,
-            elapsed: Duration::from_millis(20),
-            properties: vec![
-                ("test_key".into(), "PZ-<1>".into()),
-                ("tags".into(), "smoke,db".into()),
-            ],
-            system_out: "<b>log</b>".into(),
-            system_err: None,
-        }
-    }
+    use super::super::tests::case;
 
     #[test]
     fn a_section_escapes_what_the_guest_wrote() {
