@@ -131,10 +131,7 @@ pub async fn serve(
     for record in app.jobs.stop_all() {
         app.pending.push(PendingWrite::upsert(record));
     }
-    let deadline = Instant::now() + Duration::from_secs(3);
-    while !app.pending.is_empty() && app.db.gate().is_open() && Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    flush_pending(&app, Duration::from_secs(3)).await;
     if !app.pending.is_empty() {
         tracing::warn!(
             pending = app.pending.len(),
@@ -145,6 +142,21 @@ pub async fn serve(
     let _ = tokio::join!(ping, writer);
     app.db.shutdown().await;
     Ok(())
+}
+
+/// Waits, for at most `limit`, until the writer has drained the pending job-record writes.
+/// It waits while the gate is open, and also while it has no verdict yet: a server stopped
+/// right after it started has not had its first ping answered, and its records would
+/// otherwise be dropped although MongoDB is up. A gate closed by a verdict ends the wait.
+async fn flush_pending(app: &AppState, limit: Duration) {
+    let deadline = Instant::now() + limit;
+    let gate = app.db.gate();
+    while !app.pending.is_empty()
+        && (gate.is_open() || !gate.has_verdict())
+        && Instant::now() < deadline
+    {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }
 
 /// Writes the synthetic recordings index when MongoDB is reachable, and again every 10 minutes

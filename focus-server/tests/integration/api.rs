@@ -361,7 +361,7 @@ fn sigterm_stops_the_server_gracefully() {
     assert!(status.success(), "{status:?}\n{}", server.log_text());
     // Its job's final state was flushed to MongoDB.
     let records = records_of_task(&stack.mongo.uri(), "graceful");
-    assert_eq!(records.len(), 1, "{records:?}");
+    assert_eq!(records.len(), 1, "{records:?}\n{}", server.log_text());
     assert_eq!(records[0]["state"], "stopped");
 }
 
