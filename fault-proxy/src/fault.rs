@@ -8,8 +8,9 @@ use std::time::Duration;
 /// invalid rather than risk an overflowing clock.
 pub const MAX_WAIT: Duration = Duration::from_secs(24 * 3600);
 
-/// Which bytes a fault acts on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// Which bytes a fault acts on. As JSON: `"upstream"`, `"downstream"` or `"both"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Direction {
     /// From the clients to the server (requests).
     Upstream,
@@ -34,8 +35,10 @@ impl Direction {
     }
 }
 
-/// What a fault does.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+/// What a fault does. As JSON, tagged by the contract's name, durations as serde spells them:
+/// `{"type": "latency", "delay": {"secs": 3, "nanos": 0}, "jitter": {"secs": 0, "nanos": 0}}`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "type", rename_all = "kebab-case", deny_unknown_fields)]
 pub enum FaultKind {
     /// Every chunk of data waits `delay`, plus or minus up to `jitter` (uniformly).
     Latency {
@@ -92,8 +95,10 @@ impl FaultKind {
     }
 }
 
-/// One fault: what it does, which way, and to what share of connections.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+/// One fault: what it does, which way, and to what share of connections. As JSON (the proxy
+/// subcommand's control API): `{"kind": {...}, "direction": "both", "toxicity": 100}`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Fault {
     /// What it does.
     pub kind: FaultKind,
@@ -208,7 +213,7 @@ pub fn next_id() -> FaultId {
 }
 
 /// A fault in place, with its id.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct ActiveFault {
     /// Its id, unique in this process.
     pub id: FaultId,

@@ -9,6 +9,7 @@ mod guests;
 mod list;
 mod new;
 mod progress;
+mod proxy;
 pub mod python_guest;
 mod run;
 mod select;
@@ -43,6 +44,9 @@ pub enum Command {
     Env(env_cmd::EnvArgs),
     /// Write a ready scenario crate from the SDK's template, to list and run at once.
     New(new::NewArgs),
+    /// Run one fault proxy in front of an upstream, driven over an HTTP control API (what the
+    /// Kubernetes backend places in front of a workload for a network fault).
+    Proxy(proxy::ProxyArgs),
 }
 
 impl Command {
@@ -54,6 +58,7 @@ impl Command {
             Command::Cleanup(args) => cleanup::execute(args).await,
             Command::Env(args) => env_cmd::execute(args).await,
             Command::New(args) => new::execute(args).await,
+            Command::Proxy(args) => proxy::execute(args).await,
         }
     }
 }

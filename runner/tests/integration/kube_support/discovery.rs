@@ -41,6 +41,13 @@ const CORE_V1: &[Resource] = &[
         &["create", "get"],
         &[],
     ),
+    (
+        "services",
+        "Service",
+        true,
+        &["create", "delete", "get", "list", "patch", "watch"],
+        &["svc"],
+    ),
 ];
 const APPS_V1: &[Resource] = &[
     (

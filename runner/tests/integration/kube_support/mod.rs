@@ -237,6 +237,35 @@ impl ApiDouble {
             .expect("a new workload");
     }
 
+    /// Pods created from now on whose first container runs `image` stand for the local process
+    /// at `backend`: port-forwards to them reach it.
+    pub fn run_image(&self, image: &str, backend: SocketAddr) {
+        self.state.mutate(|s| {
+            s.image_backends
+                .insert(image.to_owned(), backend.to_string())
+        });
+    }
+
+    /// Adds a Service named `name` selecting `selector`, with one port `port` to `target_port`.
+    pub fn add_service(&self, name: &str, selector: &[(&str, &str)], port: u16, target_port: u16) {
+        let selector: serde_json::Map<String, Value> = selector
+            .iter()
+            .map(|(k, v)| (k.to_string(), json!(v)))
+            .collect();
+        self.create(
+            store::SERVICES,
+            json!({
+                "metadata": { "name": name },
+                "spec": {
+                    "type": "ClusterIP", "clusterIP": "10.96.0.17", "clusterIPs": ["10.96.0.17"],
+                    "selector": selector,
+                    "ports": [{ "name": "main", "protocol": "TCP", "port": port, "targetPort": target_port }],
+                },
+                "status": { "loadBalancer": {} },
+            }),
+        );
+    }
+
     /// Restricts requests to `role`; `None` allows everything.
     pub fn set_role(&self, role: Option<Role>) {
         *self.state.role.lock().unwrap() = role;

@@ -326,6 +326,16 @@ fn create(state: &State, kind: Kind, namespace: &str, body: Value) -> Response {
             json!({}),
         );
     };
+    let ports = body.pointer("/spec/ports").and_then(Value::as_array);
+    if kind == store::SERVICES && ports.is_none_or(Vec::is_empty) {
+        let message = format!("Service {name:?} is invalid: spec.ports: Required value");
+        return status(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Invalid",
+            message,
+            json!({ "name": name }),
+        );
+    }
     if kind == store::NETWORKPOLICIES && body.pointer("/spec/podSelector").is_none() {
         let message =
             format!("NetworkPolicy {name:?} is invalid: spec.podSelector: Required value");

@@ -1,0 +1,392 @@
+//! The objects of a fault proxy placed in front of a workload, and their undoing:
+//!
+//! 1. a headless Service `scenario-runner-direct-<workload>` selecting the workload's own pods
+//!    (the Service's original selector), through which the proxy reaches them;
+//! 2. a Deployment `scenario-runner-proxy-<workload>` running `scenario-runner proxy` from the
+//!    runner's image, listening on the Service's target port;
+//! 3. the workload's Service, annotated with its original selector (JSON) and re-pointed to the
+//!    proxy's pods.
+//!
+//! Undoing restores the selector from the annotation and deletes the other two; `cleanup` does
+//! the same after a crash, from the annotations and labels alone.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::core::v1::Service;
+use kube::api::{DeleteParams, Patch, PatchParams, PostParams};
+use serde_json::{Value, json};
+
+use crate::env::{EnvError, EnvResult};
+
+use super::super::client::Cluster;
+use super::super::rbac::{self, Rule};
+use super::super::{MANAGED_BY, MANAGED_BY_LABEL, RUN_ID_ANNOTATION};
+
+/// The port of the proxy's control API in its pod.
+pub const CONTROL_PORT: u16 = 8475;
+/// The annotation on a re-pointed Service: its original selector, as a JSON object.
+pub const ORIGINAL_SELECTOR_ANNOTATION: &str = "scenario-runner/original-selector";
+/// The label of the proxy's objects and pods: the workload it stands in front of.
+pub const PROXY_FOR_LABEL: &str = "scenario-runner/proxy-for";
+
+/// What one placement puts where.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Plan {
+    /// The workload key, such as `mongodb`.
+    pub workload: String,
+    /// The workload's Service, whose selector is re-pointed.
+    pub service: String,
+    /// The container port behind the Service: the proxy listens there.
+    pub pod_port: u16,
+    /// The proxy's image.
+    pub image: String,
+    /// This run's id, as a label and annotation.
+    pub run_id: String,
+}
+
+fn dns_name(key: &str) -> String {
+    super::super::label_value(&key.to_ascii_lowercase().replace(['_', '.'], "-"))
+}
+
+/// `scenario-runner-proxy-<workload>`: the proxy's Deployment.
+pub fn proxy_name(workload: &str) -> String {
+    format!("scenario-runner-proxy-{}", dns_name(workload))
+}
+
+/// `scenario-runner-direct-<workload>`: the headless Service to the workload's own pods.
+pub fn direct_name(workload: &str) -> String {
+    format!("scenario-runner-direct-{}", dns_name(workload))
+}
+
+/// The labels of the proxy's pods, which the re-pointed Service selects.
+pub fn proxy_labels(workload: &str) -> BTreeMap<String, String> {
+    BTreeMap::from([
+        (MANAGED_BY_LABEL.to_owned(), MANAGED_BY.to_owned()),
+        (
+            PROXY_FOR_LABEL.to_owned(),
+            super::super::label_value(workload),
+        ),
+    ])
+}
+
+fn object_labels(plan: &Plan) -> Value {
+    json!({
+        MANAGED_BY_LABEL: MANAGED_BY,
+        PROXY_FOR_LABEL: super::super::label_value(&plan.workload),
+        RUN_ID_ANNOTATION: plan.run_id,
+    })
+}
+
+/// The headless Service selecting `selector` (the workload Service's original one).
+pub fn direct_service(plan: &Plan, selector: &BTreeMap<String, String>) -> Service {
+    serde_json::from_value(json!({
+        "apiVersion": "v1", "kind": "Service",
+        "metadata": { "name": direct_name(&plan.workload), "labels": object_labels(plan) },
+        "spec": {
+            "clusterIP": "None",
+            "selector": selector,
+            "ports": [{ "name": "proxied", "port": plan.pod_port, "targetPort": plan.pod_port }],
+        },
+    }))
+    .expect("a Service")
+}
+
+/// The proxy's Deployment: one pod of `scenario-runner proxy`, ready once its control API is.
+pub fn proxy_deployment(plan: &Plan, namespace: &str) -> Deployment {
+    let upstream = format!(
+        "{}.{namespace}.svc:{}",
+        direct_name(&plan.workload),
+        plan.pod_port
+    );
+    let pod_labels = proxy_labels(&plan.workload);
+    serde_json::from_value(json!({
+        "apiVersion": "apps/v1", "kind": "Deployment",
+        "metadata": { "name": proxy_name(&plan.workload), "labels": object_labels(plan) },
+        "spec": {
+            "replicas": 1,
+            "selector": { "matchLabels": pod_labels },
+            "template": {
+                "metadata": { "labels": pod_labels },
+                "spec": { "containers": [{
+                    "name": "fault-proxy",
+                    "image": plan.image,
+                    "args": ["proxy",
+                             "--listen", format!("0.0.0.0:{}", plan.pod_port),
+                             "--upstream", upstream,
+                             "--control", format!("0.0.0.0:{CONTROL_PORT}")],
+                    "ports": [{ "name": "proxied", "containerPort": plan.pod_port },
+                              { "name": "control", "containerPort": CONTROL_PORT }],
+                    "readinessProbe": { "httpGet": { "path": "/health", "port": CONTROL_PORT } },
+                }]},
+            },
+        },
+    }))
+    .expect("a Deployment")
+}
+
+/// Reads the workload's Service: its selector, refusing what the proxy cannot stand in for.
+pub async fn service_selector(cluster: &Cluster, plan: &Plan) -> EnvResult<Service> {
+    let call = cluster.on(rbac::GET_SERVICE, &plan.service);
+    let service = call
+        .run(cluster.timeout, cluster.api::<Service>().get(&plan.service))
+        .await?;
+    let ports = service
+        .spec
+        .as_ref()
+        .and_then(|s| s.ports.as_ref())
+        .map_or(0, Vec::len);
+    if ports != 1 {
+        return Err(EnvError::Unsupported(format!(
+            "a fault in front of {}: Service {} in {} has {ports} ports; the fault proxy \
+             forwards one",
+            plan.workload, plan.service, cluster.namespace
+        )));
+    }
+    Ok(service)
+}
+
+/// Creates `object` through `create`; one already there from this run is taken as created.
+async fn create_owned<K>(cluster: &Cluster, rule: Rule, object: &K, run_id: &str) -> EnvResult<()>
+where
+    K: kube::Resource<Scope = k8s_openapi::NamespaceResourceScope>
+        + Clone
+        + serde::Serialize
+        + serde::de::DeserializeOwned
+        + std::fmt::Debug,
+    <K as kube::Resource>::DynamicType: Default,
+{
+    let api = cluster.api::<K>();
+    let name = object.meta().name.clone().unwrap_or_default();
+    let call = cluster.collection(rule);
+    match call
+        .try_run(cluster.timeout, api.create(&PostParams::default(), object))
+        .await?
+    {
+        Ok(_) => Ok(()),
+        Err(kube::Error::Api(status)) if status.code == 409 => {
+            let existing = cluster
+                .on(rule, &name)
+                .run(cluster.timeout, api.get(&name))
+                .await?;
+            let owner = existing
+                .meta()
+                .labels
+                .as_ref()
+                .and_then(|l| l.get(RUN_ID_ANNOTATION));
+            if owner.map(String::as_str) == Some(run_id) {
+                Ok(())
+            } else {
+                Err(EnvError::Failed(format!(
+                    "{} {name} in {} already exists, from {}; if that run is over, run \
+                     `scenario-runner cleanup --env NAME`",
+                    K::kind(&Default::default()),
+                    cluster.namespace,
+                    owner.map_or_else(|| "outside the runner".to_owned(), |r| format!("run {r}"))
+                )))
+            }
+        }
+        Err(e) => Err(call.error(e)),
+    }
+}
+
+/// Creates the headless Service and the proxy's Deployment (step 1 and 2).
+pub async fn create_objects(
+    cluster: &Cluster,
+    plan: &Plan,
+    selector: &BTreeMap<String, String>,
+) -> EnvResult<()> {
+    let direct = direct_service(plan, selector);
+    create_owned(cluster, rbac::CREATE_SERVICE, &direct, &plan.run_id).await?;
+    let deployment = proxy_deployment(plan, &cluster.namespace);
+    create_owned(cluster, rbac::CREATE_DEPLOYMENT, &deployment, &plan.run_id).await
+}
+
+/// Re-points the Service to the proxy's pods, after recording its original selector (step 3).
+pub async fn redirect(
+    cluster: &Cluster,
+    plan: &Plan,
+    original: &BTreeMap<String, String>,
+) -> EnvResult<()> {
+    let mut selector: serde_json::Map<String, Value> =
+        original.keys().map(|k| (k.clone(), Value::Null)).collect();
+    for (k, v) in proxy_labels(&plan.workload) {
+        selector.insert(k, json!(v));
+    }
+    let patch = json!({
+        "metadata": { "annotations": {
+            ORIGINAL_SELECTOR_ANNOTATION: serde_json::to_string(original).expect("a map"),
+            RUN_ID_ANNOTATION: plan.run_id,
+        }},
+        "spec": { "selector": selector },
+    });
+    patch_service(cluster, &plan.service, &patch).await
+}
+
+async fn patch_service(cluster: &Cluster, name: &str, patch: &Value) -> EnvResult<()> {
+    cluster
+        .on(rbac::PATCH_SERVICE, name)
+        .run(
+            cluster.timeout,
+            cluster
+                .api::<Service>()
+                .patch(name, &PatchParams::default(), &Patch::Merge(patch)),
+        )
+        .await
+        .map(drop)
+}
+
+/// The original selector an annotation records; `Err` says what is wrong with it.
+pub fn parse_original(text: &str) -> Result<BTreeMap<String, String>, String> {
+    let selector: BTreeMap<String, String> = serde_json::from_str(text)
+        .map_err(|e| format!("{text:?} is not a JSON object of label values ({e})"))?;
+    if selector.is_empty() {
+        return Err("it records an empty selector, which would select every pod".into());
+    }
+    Ok(selector)
+}
+
+/// Puts `original` back as the Service's selector and removes the runner's annotations.
+pub async fn restore_selector(
+    cluster: &Cluster,
+    name: &str,
+    current: &BTreeMap<String, String>,
+    original: &BTreeMap<String, String>,
+) -> EnvResult<()> {
+    let mut selector: serde_json::Map<String, Value> =
+        current.keys().map(|k| (k.clone(), Value::Null)).collect();
+    for (k, v) in original {
+        selector.insert(k.clone(), json!(v));
+    }
+    let patch = json!({
+        "metadata": { "annotations": {
+            ORIGINAL_SELECTOR_ANNOTATION: null, RUN_ID_ANNOTATION: null,
+        }},
+        "spec": { "selector": selector },
+    });
+    patch_service(cluster, name, &patch).await
+}
+
+/// Puts `original` back as the selector of Service `name`, whatever it is now (cleanup).
+pub async fn restore(
+    cluster: &Cluster,
+    name: &str,
+    original: &BTreeMap<String, String>,
+) -> EnvResult<()> {
+    let found = cluster
+        .on(rbac::GET_SERVICE, name)
+        .run(cluster.timeout, cluster.api::<Service>().get(name))
+        .await?;
+    let current = found.spec.and_then(|s| s.selector).unwrap_or_default();
+    restore_selector(cluster, name, &current, original).await
+}
+
+/// Deletes `name` through `rule`; a no-op when it is gone.
+pub async fn delete<K>(cluster: &Cluster, rule: Rule, name: &str) -> EnvResult<()>
+where
+    K: kube::Resource<Scope = k8s_openapi::NamespaceResourceScope>
+        + Clone
+        + serde::de::DeserializeOwned
+        + std::fmt::Debug,
+    <K as kube::Resource>::DynamicType: Default,
+{
+    let call = cluster.on(rule, name);
+    match call
+        .try_run(
+            cluster.timeout,
+            cluster.api::<K>().delete(name, &DeleteParams::background()),
+        )
+        .await?
+    {
+        Ok(_) => Ok(()),
+        Err(kube::Error::Api(status)) if status.code == 404 => Ok(()),
+        Err(e) => Err(call.error(e)),
+    }
+}
+
+/// Deletes the proxy's Deployment and headless Service of `workload`.
+pub async fn delete_objects(cluster: &Cluster, workload: &str) -> EnvResult<()> {
+    delete::<Deployment>(cluster, rbac::DELETE_DEPLOYMENT, &proxy_name(workload)).await?;
+    delete::<Service>(cluster, rbac::DELETE_SERVICE, &direct_name(workload)).await
+}
+
+/// Undoes a placement: the Service's selector restored from its annotation (when it carries
+/// one), then the proxy's objects deleted. A corrupt annotation is refused, never guessed.
+pub async fn undo(cluster: &Cluster, workload: &str, service: &str) -> EnvResult<()> {
+    let found = cluster
+        .on(rbac::GET_SERVICE, service)
+        .run(cluster.timeout, cluster.api::<Service>().get_opt(service))
+        .await?;
+    if let Some(found) = found {
+        let recorded = found
+            .metadata
+            .annotations
+            .as_ref()
+            .and_then(|a| a.get(ORIGINAL_SELECTOR_ANNOTATION));
+        if let Some(text) = recorded {
+            let original = parse_original(text).map_err(|why| corrupt(cluster, service, &why))?;
+            let current = found.spec.and_then(|s| s.selector).unwrap_or_default();
+            restore_selector(cluster, service, &current, &original).await?;
+        }
+    }
+    delete_objects(cluster, workload).await
+}
+
+/// The refusal of a Service whose original-selector annotation cannot be read.
+pub fn corrupt(cluster: &Cluster, service: &str, why: &str) -> EnvError {
+    EnvError::Failed(format!(
+        "Service {service} in {}: its annotation {ORIGINAL_SELECTOR_ANNOTATION} is corrupt: \
+         {why}; the runner does not guess the selector: set spec.selector back by hand \
+         (`kubectl edit service {service} -n {}`) and remove the annotation",
+        cluster.namespace, cluster.namespace
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plan() -> Plan {
+        Plan {
+            workload: "mongodb".into(),
+            service: "mongodb".into(),
+            pod_port: 27017,
+            image: "scenario-runner:dev".into(),
+            run_id: "r1".into(),
+        }
+    }
+
+    #[test]
+    fn the_proxy_runs_the_subcommand_to_the_headless_service() {
+        let deployment = proxy_deployment(&plan(), "panda-system");
+        let value = serde_json::to_value(&deployment).unwrap();
+        let args = &value["spec"]["template"]["spec"]["containers"][0]["args"];
+        assert_eq!(args[0], "proxy");
+        assert_eq!(
+            args[4],
+            "scenario-runner-direct-mongodb.panda-system.svc:27017"
+        );
+        assert_eq!(
+            value["spec"]["selector"]["matchLabels"][PROXY_FOR_LABEL],
+            "mongodb"
+        );
+        let direct = serde_json::to_value(direct_service(
+            &plan(),
+            &BTreeMap::from([("app".into(), "mongodb".into())]),
+        ))
+        .unwrap();
+        assert_eq!(direct["spec"]["clusterIP"], "None");
+        assert_eq!(direct["spec"]["selector"]["app"], "mongodb");
+    }
+
+    #[test]
+    fn a_corrupt_or_empty_original_selector_is_refused() {
+        assert_eq!(
+            parse_original(r#"{"app":"mongodb"}"#).unwrap()["app"],
+            "mongodb"
+        );
+        assert!(parse_original("app=mongodb").is_err());
+        assert!(parse_original("{}").unwrap_err().contains("empty"));
+        assert!(parse_original(r#"{"app": 3}"#).is_err());
+    }
+}
