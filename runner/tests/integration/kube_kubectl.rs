@@ -402,7 +402,7 @@ async fn kubectl_auth_can_i_answers_each_rule_of_the_shipped_role() {
     }
     // What the Role does not grant: a verb, a resource, another namespace.
     for args in [
-        &["auth", "can-i", "delete", "deployments.apps"][..],
+        &["auth", "can-i", "delete", "statefulsets.apps"][..],
         &[
             "auth",
             "can-i",

@@ -37,7 +37,9 @@ async fn cluster_with_proxy() -> (Cluster, ProxyProcess, tokio::task::JoinHandle
         .add_service("mongodb", &[("app", "mongodb")], 27017, 27017);
     let (echo, task) = echo_server().await;
     let proxy = ProxyProcess::start(&echo.to_string()).await;
-    cluster.double.run_image(IMAGE, proxy.control);
+    cluster
+        .double
+        .run_image(IMAGE, proxy.control, Some(proxy.listen));
     (cluster, proxy, task)
 }
 

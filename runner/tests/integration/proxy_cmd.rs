@@ -56,6 +56,7 @@ impl ProxyProcess {
 
 /// An HTTP client for the control API.
 pub fn client() -> reqwest::Client {
+    let _ = rustls::crypto::ring::default_provider().install_default();
     reqwest::Client::builder()
         .no_proxy()
         .timeout(Duration::from_secs(5))

@@ -176,8 +176,11 @@ fn create_pod(s: &mut Store, key: &(Kind, String, String)) -> Option<String> {
         .pointer("/spec/template/spec/containers/0/image")
         .and_then(Value::as_str)
         .unwrap_or_default();
-    if let Some(backend) = s.image_backends.get(image) {
-        annotations[super::BACKEND_ANNOTATION] = json!(backend);
+    if let Some((port_forward, service)) = s.image_backends.get(image) {
+        annotations[super::BACKEND_ANNOTATION] = json!(port_forward);
+        if let Some(service) = service {
+            annotations[super::SERVICE_BACKEND_ANNOTATION] = json!(service);
+        }
     }
     let pod = json!({
         "metadata": {

@@ -94,8 +94,9 @@ pub struct Store {
     objects: BTreeMap<(Kind, String, String), Value>,
     history: Vec<Change>,
     /// The local process that stands in for the containers of an image: pods created from a
-    /// template whose first container runs the image get it as their port-forward backend.
-    pub image_backends: BTreeMap<String, String>,
+    /// template whose first container runs the image get its port-forward address and,
+    /// optionally, the address their Service traffic reaches.
+    pub image_backends: BTreeMap<String, (String, Option<String>)>,
 }
 
 /// Now, as Kubernetes writes timestamps.

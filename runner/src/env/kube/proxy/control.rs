@@ -126,6 +126,8 @@ impl ControlClient {
     /// `timeout`.
     pub fn new(base: impl Into<String>, timeout: Duration) -> Result<Self, ControlError> {
         let base = base.into();
+        // reqwest's rustls needs a process-wide crypto provider; ring is the workspace's one.
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let http = reqwest::Client::builder()
             .timeout(timeout)
             .no_proxy()
