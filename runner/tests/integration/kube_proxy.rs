@@ -7,14 +7,14 @@
 //! port-forward to that process, whose fault table the tests then read.
 
 use crate::kube_support;
-use crate::proxy_cmd::{ProxyProcess, client, echo_server};
+use crate::proxy_cmd::{ProxyProcess, client, echo_server, round_trip};
 
 use std::time::Duration;
 
 use kube_support::backend_role;
 use kube_support::fixture::{Cluster, RUN_ID};
 use kube_support::store::{DEPLOYMENTS, SERVICES};
-use scenario_runner::env::{EnvError, Fault, FaultKind, next_fault_id};
+use scenario_runner::env::{Direction, EnvError, Fault, FaultKind, next_fault_id};
 use serde_json::{Value, json};
 
 const IMAGE: &str = "scenario-runner:test";
@@ -30,7 +30,7 @@ fn latency(ms: u64) -> Fault {
 }
 
 /// A double with a `mongodb` Service, whose proxy pods stand for a real local proxy.
-async fn cluster_with_proxy() -> (Cluster, ProxyProcess, tokio::task::JoinHandle<()>) {
+async fn cluster_with_proxy() -> (Cluster, ProxyProcess, Echo) {
     let cluster = Cluster::start().await;
     cluster
         .double
@@ -40,7 +40,20 @@ async fn cluster_with_proxy() -> (Cluster, ProxyProcess, tokio::task::JoinHandle
     cluster
         .double
         .run_image(IMAGE, proxy.control, Some(proxy.listen));
-    (cluster, proxy, task)
+    (
+        cluster,
+        proxy,
+        Echo {
+            addr: echo,
+            _task: task,
+        },
+    )
+}
+
+/// The echo server standing for MongoDB's pods.
+struct Echo {
+    addr: std::net::SocketAddr,
+    _task: tokio::task::JoinHandle<()>,
 }
 
 fn service(cluster: &Cluster, name: &str) -> Value {
@@ -60,12 +73,23 @@ async fn faults_at(proxy: &ProxyProcess) -> Value {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_fault_places_the_proxy_and_its_last_removal_undoes_it() {
-    let (cluster, proxy, _echo) = cluster_with_proxy().await;
+    let (cluster, proxy, echo) = cluster_with_proxy().await;
+    // In-"cluster" clients reach MongoDB through its Service, which follows the selector.
+    let svc = cluster
+        .double
+        .service(DEPLOYMENTS, "mongodb", echo.addr)
+        .await;
     let env = cluster.open_with(EXTRA, "run-p1", false).await.unwrap();
     assert!(env.info().capabilities.faults);
+    let before = round_trip(svc.addr).await;
 
     let first = next_fault_id();
-    env.add_fault("mongodb", first, latency(300)).await.unwrap();
+    let mut upstream = latency(300);
+    upstream.direction = Direction::Upstream;
+    env.add_fault("mongodb", first, upstream).await.unwrap();
+    let delayed = round_trip(svc.addr).await;
+    println!("through the Service: {before:?} before, {delayed:?} with 300 ms upstream latency");
+    assert!(delayed >= Duration::from_millis(300), "{delayed:?}");
 
     let deployment = cluster
         .double
@@ -121,12 +145,53 @@ async fn a_fault_places_the_proxy_and_its_last_removal_undoes_it() {
     assert!(matches!(unknown, EnvError::NotFound(_)), "{unknown:?}");
 
     env.remove_fault("mongodb", second).await.unwrap();
+    let after = round_trip(svc.addr).await;
+    assert!(after < Duration::from_millis(300), "{after:?}");
     let restored = service(&cluster, "mongodb");
     assert_eq!(restored["spec"]["selector"], json!({ "app": "mongodb" }));
     let annotations = restored["metadata"]["annotations"].as_object();
     assert!(
         annotations.is_none_or(|a| !a.contains_key(ORIGINAL_SELECTOR) && !a.contains_key(RUN_ID)),
         "{restored}"
+    );
+    assert!(
+        cluster
+            .double
+            .get(DEPLOYMENTS, "scenario-runner-proxy-mongodb")
+            .is_none()
+    );
+    assert!(
+        cluster
+            .double
+            .get(SERVICES, "scenario-runner-direct-mongodb")
+            .is_none()
+    );
+    assert_eq!(faults_at(&proxy).await, json!([]));
+    assert!(env.deviations().await.unwrap().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_caller_giving_up_mid_placement_leaves_nothing_after_the_rollback() {
+    let (cluster, proxy, _echo) = cluster_with_proxy().await;
+    let env = cluster.open_with(EXTRA, "run-p6", false).await.unwrap();
+    let id = next_fault_id();
+    // The host's deadline, much shorter than a placement: the add is dropped midway.
+    let cut = tokio::time::timeout(
+        Duration::from_millis(50),
+        env.add_fault("mongodb", id, latency(100)),
+    )
+    .await;
+    assert!(
+        cut.is_err(),
+        "the placement takes longer than 50 ms: {cut:?}"
+    );
+    // The rollback removes the fault the host journalled: it never arrived, and the
+    // placement, completed in the background, is undone.
+    let removed = env.remove_fault("mongodb", id).await.unwrap_err();
+    assert!(matches!(removed, EnvError::NotFound(_)), "{removed:?}");
+    assert_eq!(
+        service(&cluster, "mongodb")["spec"]["selector"],
+        json!({ "app": "mongodb" })
     );
     assert!(
         cluster

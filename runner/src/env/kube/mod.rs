@@ -426,24 +426,7 @@ impl Environment for KubeEnvironment {
                 ),
             });
         }
-        for r in proxy::redirects(&self.cluster).await? {
-            found.push(Deviation {
-                target: r.service.clone(),
-                problem: format!(
-                    "Service/{} re-pointed to a fault proxy (run {})",
-                    r.service, r.run_id
-                ),
-            });
-        }
-        for p in proxy::proxy_objects(&self.cluster).await? {
-            found.push(Deviation {
-                target: p.workload.clone(),
-                problem: format!(
-                    "fault proxy {}/{} in place (run {})",
-                    p.kind, p.name, p.run_id
-                ),
-            });
-        }
+        found.extend(proxy::deviations(&self.cluster).await?);
         Ok(found)
     }
 

@@ -6,28 +6,29 @@
 //! fault where a rule is missing is `unsupported`, with the rule named.
 
 pub mod control;
+mod leftovers;
 pub mod placement;
+mod running;
 
-use std::collections::{BTreeMap, BTreeSet};
+pub use leftovers::{ProxyObject, Redirect, deviations, proxy_objects, redirects};
+
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 use k8s_openapi::api::authorization::v1::{
     ResourceAttributes, SelfSubjectAccessReview, SelfSubjectAccessReviewSpec,
 };
-use k8s_openapi::api::core::v1::Service;
-use kube::api::{ListParams, PostParams};
+use kube::api::PostParams;
 
 use crate::env::{EnvError, EnvResult, Fault, FaultId};
 
-use self::control::{ControlClient, ControlError};
-use self::placement::{ORIGINAL_SELECTOR_ANNOTATION, Plan};
+use self::control::ControlError;
+use self::placement::Plan;
+use self::running::Placed;
 use super::client::Cluster;
-use super::config::{KubeConfig, WorkloadKind};
-use super::portforward::{Forward, Target};
+use super::config::KubeConfig;
 use super::rbac::{self, Rule};
-use super::selector::Selector;
-use super::workloads::{self, Workload};
 
 /// Every rule a placement, its control and its undoing call.
 pub const NEEDED: &[Rule] = &[
@@ -89,14 +90,6 @@ pub async fn missing_rules(cluster: &Cluster) -> Vec<Rule> {
     missing
 }
 
-/// One proxy in place: the port-forward to its control API and the faults it holds.
-struct Placed {
-    service: String,
-    client: ControlClient,
-    _forward: Arc<Forward>,
-    faults: BTreeSet<FaultId>,
-}
-
 /// The fault proxies of one run, by workload.
 pub struct Proxies {
     cluster: Cluster,
@@ -106,7 +99,7 @@ pub struct Proxies {
     services: BTreeMap<String, Result<(String, u16), String>>,
     /// Why faults cannot be placed at all (missing rules); `None` when they can.
     refusal: Option<String>,
-    placed: tokio::sync::Mutex<BTreeMap<String, Placed>>,
+    placed: Arc<tokio::sync::Mutex<BTreeMap<String, Placed>>>,
 }
 
 impl Proxies {
@@ -155,7 +148,7 @@ impl Proxies {
             run_id: run_id.to_owned(),
             services,
             refusal,
-            placed: tokio::sync::Mutex::new(BTreeMap::new()),
+            placed: Arc::default(),
         }
     }
 
@@ -180,35 +173,42 @@ impl Proxies {
             Some(Err(why)) => return Err(unsupported(why)),
             None => return Err(unsupported("the workload is not declared")),
         };
+        let plan = Plan {
+            workload: workload.to_owned(),
+            service,
+            pod_port,
+            image: self.image.clone(),
+            run_id: self.run_id.clone(),
+        };
+        // In a task of its own, so that a caller giving up (the host's deadline) cannot leave a
+        // half-made placement: it completes or is undone, and is recorded either way.
+        let (cluster, placed) = (self.cluster.clone(), self.placed.clone());
+        tokio::spawn(async move { ensure_placed(&cluster, &placed, &plan).await })
+            .await
+            .map_err(|e| {
+                EnvError::Failed(format!("placing the fault proxy of {workload}: {e}"))
+            })??;
         let mut placed = self.placed.lock().await;
-        if !placed.contains_key(workload) {
-            let plan = Plan {
-                workload: workload.to_owned(),
-                service,
-                pod_port,
-                image: self.image.clone(),
-                run_id: self.run_id.clone(),
-            };
-            let new = match self.place(&plan).await {
-                Ok(new) => new,
-                Err(e) => {
-                    if let Err(undo) = placement::undo(&self.cluster, workload, &plan.service).await
-                    {
-                        super::notice(format_args!("undoing a failed placement: {undo}"));
-                    }
-                    return Err(e);
-                }
-            };
-            placed.insert(workload.to_owned(), new);
-        }
-        let entry = placed.get_mut(workload).expect("placed above");
-        entry.client.add(id, fault).await.map_err(|e| match e {
-            ControlError::Refused { status: 400, .. } => EnvError::Failed(format!(
-                "add fault {id} in front of {workload}: {e} (the proxy's image may be older than \
+        let Some(entry) = placed.get_mut(workload) else {
+            return Err(EnvError::Failed(format!(
+                "the fault proxy of {workload} was removed while fault {id} was being added"
+            )));
+        };
+        if let Err(e) = entry.client.add(id, fault).await {
+            let e = match e {
+                ControlError::Refused { status: 400, .. } => EnvError::Failed(format!(
+                    "add fault {id} in front of {workload}: {e} (the proxy's image may be older than \
                  the runner)"
-            )),
-            e => EnvError::Failed(format!("add fault {id} in front of {workload}: {e}")),
-        })?;
+                )),
+                e => EnvError::Failed(format!("add fault {id} in front of {workload}: {e}")),
+            };
+            if entry.faults.is_empty() {
+                let service = entry.service.clone();
+                placed.remove(workload);
+                placement::undo(&self.cluster, workload, &service).await?;
+            }
+            return Err(e);
+        }
         entry.faults.insert(id);
         Ok(())
     }
@@ -216,11 +216,22 @@ impl Proxies {
     /// Removes fault `id`; the proxy is removed with the workload's last fault.
     pub async fn remove(&self, workload: &str, id: FaultId) -> EnvResult<()> {
         let mut placed = self.placed.lock().await;
-        let Some(entry) = placed.get_mut(workload).filter(|p| p.faults.contains(&id)) else {
+        let Some(entry) = placed.get_mut(workload) else {
             return Err(EnvError::NotFound(format!(
                 "no fault {id} is in front of {workload}"
             )));
         };
+        if !entry.faults.contains(&id) {
+            if entry.faults.is_empty() {
+                // A placement whose first fault never arrived (its caller gave up): undone.
+                let service = entry.service.clone();
+                placed.remove(workload);
+                placement::undo(&self.cluster, workload, &service).await?;
+            }
+            return Err(EnvError::NotFound(format!(
+                "no fault {id} is in front of {workload}"
+            )));
+        }
         match entry.client.remove(id).await {
             // The proxy's pod was replaced and lost its table: the fault is gone all the same.
             Ok(()) | Err(ControlError::Refused { status: 404, .. }) => {}
@@ -249,186 +260,28 @@ impl Proxies {
             }
         }
     }
+}
 
-    async fn place(&self, plan: &Plan) -> EnvResult<Placed> {
-        let cluster = &self.cluster;
-        let service = placement::service_selector(cluster, plan).await?;
-        if let Some(run) = service
-            .metadata
-            .annotations
-            .as_ref()
-            .filter(|a| a.contains_key(ORIGINAL_SELECTOR_ANNOTATION))
-            .map(|a| a.get(super::RUN_ID_ANNOTATION).cloned().unwrap_or_default())
-        {
-            return Err(EnvError::Failed(format!(
-                "Service {} in {} is already re-pointed to a fault proxy by run {run}; if that \
-                 run is over, run `scenario-runner cleanup --env NAME`",
-                plan.service, cluster.namespace
-            )));
-        }
-        let original = service.spec.and_then(|s| s.selector).unwrap_or_default();
-        if original.is_empty() {
-            return Err(EnvError::Unsupported(format!(
-                "a fault in front of {}: Service {} has no selector (its endpoints are managed \
-                 by hand), so the runner cannot re-point it",
-                plan.workload, plan.service
-            )));
-        }
-        placement::create_objects(cluster, plan, &original).await?;
-        let name = placement::proxy_name(&plan.workload);
-        let last = std::sync::Mutex::new(None);
-        let ready = workloads::await_object_ready(cluster, WorkloadKind::Deployment, &name, &last);
-        tokio::time::timeout(READY_TIMEOUT, ready)
-            .await
-            .map_err(|_| {
-                EnvError::Timeout(format!(
-                    "the fault proxy Deployment/{name} in {} was not ready within {} s; check \
-                     that its image {} can be pulled (`kubectl describe deployment {name}`)",
-                    cluster.namespace,
-                    READY_TIMEOUT.as_secs(),
-                    plan.image
-                ))
-            })??;
-        let (client, forward) = self.connect(&name, plan).await?;
-        placement::redirect(cluster, plan, &original).await?;
-        super::notice(format_args!(
-            "fault proxy Deployment/{name} placed in front of {}: Service {} re-pointed to it",
-            plan.workload, plan.service
-        ));
-        Ok(Placed {
-            service: plan.service.clone(),
-            client,
-            _forward: forward,
-            faults: BTreeSet::new(),
-        })
+/// Places the proxy of `plan` unless it is in place; a failed placement is undone.
+async fn ensure_placed(
+    cluster: &Cluster,
+    placed: &tokio::sync::Mutex<BTreeMap<String, Placed>>,
+    plan: &Plan,
+) -> EnvResult<()> {
+    let mut placed = placed.lock().await;
+    if placed.contains_key(&plan.workload) {
+        return Ok(());
     }
-
-    /// A port-forward to the proxy's control API, and a client that answers through it.
-    async fn connect(&self, name: &str, plan: &Plan) -> EnvResult<(ControlClient, Arc<Forward>)> {
-        let labels = placement::proxy_labels(&plan.workload);
-        let text: Vec<String> = labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
-        let selector = Selector::parse(&text.join(",")).map_err(EnvError::Failed)?;
-        let target = Target {
-            workload: Workload {
-                key: name.to_owned(),
-                kind: WorkloadKind::Deployment,
-                name: name.to_owned(),
-                selector,
-            },
-            service: name.to_owned(),
-            service_port: placement::CONTROL_PORT,
-            pod_port: placement::CONTROL_PORT,
-        };
-        let forward = Arc::new(Forward::open(self.cluster.clone(), target).await?);
-        let client = ControlClient::new(format!("http://{}", forward.local), self.cluster.timeout)
-            .map_err(|e| EnvError::Failed(e.to_string()))?;
-        let deadline = tokio::time::Instant::now() + READY_TIMEOUT;
-        let mut tick = tokio::time::interval(Duration::from_millis(200));
-        loop {
-            tick.tick().await;
-            match client.health().await {
-                Ok(()) => return Ok((client, forward)),
-                Err(e) if tokio::time::Instant::now() >= deadline => {
-                    return Err(EnvError::Timeout(format!(
-                        "the fault proxy {name}'s control API did not answer within {} s: {e}",
-                        READY_TIMEOUT.as_secs()
-                    )));
-                }
-                Err(_) => {}
+    match running::place(cluster, plan).await {
+        Ok(new) => {
+            placed.insert(plan.workload.clone(), new);
+            Ok(())
+        }
+        Err(e) => {
+            if let Err(undo) = placement::undo(cluster, &plan.workload, &plan.service).await {
+                super::notice(format_args!("undoing a failed placement: {undo}"));
             }
+            Err(e)
         }
     }
-}
-
-/// A Service an earlier run re-pointed to a fault proxy.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Redirect {
-    /// The Service's name.
-    pub service: String,
-    /// Its original selector, or why the annotation cannot be read.
-    pub original: Result<BTreeMap<String, String>, String>,
-    /// The run that re-pointed it.
-    pub run_id: String,
-}
-
-/// Every Service carrying the original-selector annotation.
-pub async fn redirects(cluster: &Cluster) -> EnvResult<Vec<Redirect>> {
-    let list = cluster
-        .collection(rbac::LIST_SERVICES)
-        .run(
-            cluster.timeout,
-            cluster.api::<Service>().list(&ListParams::default()),
-        )
-        .await?;
-    Ok(list
-        .items
-        .into_iter()
-        .filter_map(|s| {
-            let annotations = s.metadata.annotations?;
-            let text = annotations.get(ORIGINAL_SELECTOR_ANNOTATION)?;
-            Some(Redirect {
-                service: s.metadata.name.unwrap_or_default(),
-                original: placement::parse_original(text),
-                run_id: annotations
-                    .get(super::RUN_ID_ANNOTATION)
-                    .cloned()
-                    .unwrap_or_default(),
-            })
-        })
-        .collect())
-}
-
-/// A fault proxy's Deployment or headless Service that exists now.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ProxyObject {
-    /// `Deployment` or `Service`.
-    pub kind: &'static str,
-    /// Its name.
-    pub name: String,
-    /// The workload it stands in front of, by its label.
-    pub workload: String,
-    /// The run that created it.
-    pub run_id: String,
-}
-
-/// Every runner-labelled object carrying the proxy-for label: proxies' Deployments and
-/// headless Services.
-pub async fn proxy_objects(cluster: &Cluster) -> EnvResult<Vec<ProxyObject>> {
-    let params = ListParams::default().labels(&super::network::managed_selector());
-    let services = cluster
-        .collection(rbac::LIST_SERVICES)
-        .run(cluster.timeout, cluster.api::<Service>().list(&params))
-        .await?;
-    let deployments = cluster
-        .collection(rbac::LIST_DEPLOYMENTS)
-        .run(
-            cluster.timeout,
-            cluster
-                .api::<k8s_openapi::api::apps::v1::Deployment>()
-                .list(&params),
-        )
-        .await?;
-    let object = |kind: &'static str, meta: &kube::api::ObjectMeta| {
-        let labels = meta.labels.as_ref()?;
-        Some(ProxyObject {
-            kind,
-            name: meta.name.clone().unwrap_or_default(),
-            workload: labels.get(placement::PROXY_FOR_LABEL)?.clone(),
-            run_id: labels
-                .get(super::RUN_ID_ANNOTATION)
-                .cloned()
-                .unwrap_or_default(),
-        })
-    };
-    Ok(deployments
-        .items
-        .iter()
-        .filter_map(|d| object("Deployment", &d.metadata))
-        .chain(
-            services
-                .items
-                .iter()
-                .filter_map(|s| object("Service", &s.metadata)),
-        )
-        .collect())
 }

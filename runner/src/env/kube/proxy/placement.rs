@@ -111,6 +111,7 @@ pub fn proxy_deployment(plan: &Plan, namespace: &str) -> Deployment {
                 "spec": { "containers": [{
                     "name": "fault-proxy",
                     "image": plan.image,
+                    "imagePullPolicy": "IfNotPresent",
                     "args": ["proxy",
                              "--listen", format!("0.0.0.0:{}", plan.pod_port),
                              "--upstream", upstream,
