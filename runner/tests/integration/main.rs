@@ -18,6 +18,7 @@ mod kube_cli;
 mod kube_cluster;
 mod kube_env;
 mod kube_kubectl;
+mod kube_kubectl_proxy;
 mod kube_manifests;
 mod kube_proxy;
 mod kube_suite;

@@ -213,10 +213,12 @@ async fn dispatch(AxState(state): AxState<Arc<State>>, request: Request) -> Resp
         (Method::POST, None, None) => {
             let body = body_json(request).await;
             let strict = query.get("fieldValidation").is_some_and(|v| v == "Strict");
-            if strict
-                && kind == store::NETWORKPOLICIES
-                && let Err(message) = super::discovery::strict_network_policy(&body)
-            {
+            let checked = match kind {
+                store::NETWORKPOLICIES => super::discovery::strict_network_policy(&body),
+                store::SERVICES => super::discovery::strict_service(&body),
+                _ => Ok(()),
+            };
+            if strict && let Err(message) = checked {
                 return status(StatusCode::BAD_REQUEST, "BadRequest", message, json!({}));
             }
             create(&state, kind, &target.namespace, body)
