@@ -38,7 +38,8 @@ pub enum Command {
     /// List the scenarios of components: name, tags, timeout, key and description.
     List(list::ListArgs),
     /// Restore what a crashed run left in a Kubernetes environment: runner-labelled
-    /// NetworkPolicies and workloads scaled away from their recorded replicas.
+    /// NetworkPolicies, workloads scaled away from their recorded replicas, Services re-pointed
+    /// to a fault proxy, and the proxies' objects.
     Cleanup(cleanup::CleanupArgs),
     /// The local environment for a person: `env up` starts it until Ctrl-C, `env status` shows it.
     Env(env_cmd::EnvArgs),

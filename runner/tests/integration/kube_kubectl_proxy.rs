@@ -16,6 +16,7 @@ fn plan() -> Plan {
         workload: "mongodb".into(),
         service: "mongodb".into(),
         pod_port: 27017,
+        port_name: Some("mongodb".into()),
         image: "scenario-runner:dev".into(),
         run_id: "kubectl".into(),
     }

@@ -177,6 +177,7 @@ impl Proxies {
             workload: workload.to_owned(),
             service,
             pod_port,
+            port_name: None,
             image: self.image.clone(),
             run_id: self.run_id.clone(),
         };

@@ -39,6 +39,8 @@ pub struct Plan {
     pub service: String,
     /// The container port behind the Service: the proxy listens there.
     pub pod_port: u16,
+    /// The Service's `targetPort` when it is a name: the proxy's container port carries it.
+    pub port_name: Option<String>,
     /// The proxy's image.
     pub image: String,
     /// This run's id, as a label and annotation.
@@ -86,7 +88,10 @@ pub fn direct_service(plan: &Plan, selector: &BTreeMap<String, String>) -> Servi
         "spec": {
             "clusterIP": "None",
             "selector": selector,
-            "ports": [{ "name": "proxied", "port": plan.pod_port, "targetPort": plan.pod_port }],
+            "ports": [{
+                "name": "proxied", "port": plan.pod_port,
+                "targetPort": plan.port_name.as_ref().map_or(json!(plan.pod_port), |n| json!(n)),
+            }],
         },
     }))
     .expect("a Service")
@@ -100,6 +105,7 @@ pub fn proxy_deployment(plan: &Plan, namespace: &str) -> Deployment {
         plan.pod_port
     );
     let pod_labels = proxy_labels(&plan.workload);
+    let port_name = plan.port_name.as_deref().unwrap_or("proxied");
     serde_json::from_value(json!({
         "apiVersion": "apps/v1", "kind": "Deployment",
         "metadata": { "name": proxy_name(&plan.workload), "labels": object_labels(plan) },
@@ -108,7 +114,13 @@ pub fn proxy_deployment(plan: &Plan, namespace: &str) -> Deployment {
             "selector": { "matchLabels": pod_labels },
             "template": {
                 "metadata": { "labels": pod_labels },
-                "spec": { "containers": [{
+                "spec": {
+                  // What the namespace's `restricted` Pod Security level asks for.
+                  "securityContext": {
+                    "runAsNonRoot": true, "runAsUser": 10001, "runAsGroup": 10001,
+                    "seccompProfile": { "type": "RuntimeDefault" },
+                  },
+                  "containers": [{
                     "name": "fault-proxy",
                     "image": plan.image,
                     "imagePullPolicy": "IfNotPresent",
@@ -116,14 +128,41 @@ pub fn proxy_deployment(plan: &Plan, namespace: &str) -> Deployment {
                              "--listen", format!("0.0.0.0:{}", plan.pod_port),
                              "--upstream", upstream,
                              "--control", format!("0.0.0.0:{CONTROL_PORT}")],
-                    "ports": [{ "name": "proxied", "containerPort": plan.pod_port },
+                    "ports": [{ "name": port_name, "containerPort": plan.pod_port },
                               { "name": "control", "containerPort": CONTROL_PORT }],
                     "readinessProbe": { "httpGet": { "path": "/health", "port": CONTROL_PORT } },
+                    "resources": { "requests": { "cpu": "50m", "memory": "32Mi" },
+                                   "limits": { "memory": "256Mi" } },
+                    "securityContext": {
+                      "allowPrivilegeEscalation": false, "readOnlyRootFilesystem": true,
+                      "capabilities": { "drop": ["ALL"] },
+                    },
                 }]},
             },
         },
     }))
     .expect("a Deployment")
+}
+
+/// `plan` with the port of `service`'s `targetPort`: a number is where the proxy listens, a
+/// name is given to the proxy's container port (the Service resolves it on the new pods).
+pub fn with_target_port(plan: &Plan, service: &Service) -> Plan {
+    use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+    let target = service
+        .spec
+        .as_ref()
+        .and_then(|s| s.ports.as_ref())
+        .and_then(|p| p.first())
+        .and_then(|p| p.target_port.clone());
+    let mut plan = plan.clone();
+    match target {
+        Some(IntOrString::Int(n)) if (1..=65535).contains(&n) => plan.pod_port = n as u16,
+        Some(IntOrString::String(name)) if name.parse::<u16>().is_err() => {
+            plan.port_name = Some(name)
+        }
+        _ => {}
+    }
+    plan
 }
 
 /// Reads the workload's Service: its selector, refusing what the proxy cannot stand in for.
@@ -352,9 +391,30 @@ mod tests {
             workload: "mongodb".into(),
             service: "mongodb".into(),
             pod_port: 27017,
+            port_name: None,
             image: "scenario-runner:dev".into(),
             run_id: "r1".into(),
         }
+    }
+
+    #[test]
+    fn a_named_target_port_names_the_proxy_port_and_a_number_moves_it() {
+        let service = |target: serde_json::Value| -> Service {
+            serde_json::from_value(json!({
+                "spec": { "ports": [{ "port": 27017, "targetPort": target }] }
+            }))
+            .unwrap()
+        };
+        let named = with_target_port(&plan(), &service(json!("mongodb")));
+        assert_eq!(named.port_name.as_deref(), Some("mongodb"));
+        let value = serde_json::to_value(proxy_deployment(&named, "ns")).unwrap();
+        let port = &value["spec"]["template"]["spec"]["containers"][0]["ports"][0];
+        assert_eq!(port["name"], "mongodb");
+        assert_eq!(port["containerPort"], 27017);
+        let direct = serde_json::to_value(direct_service(&named, &BTreeMap::new())).unwrap();
+        assert_eq!(direct["spec"]["ports"][0]["targetPort"], "mongodb");
+        let moved = with_target_port(&plan(), &service(json!(27018)));
+        assert_eq!((moved.pod_port, moved.port_name), (27018, None));
     }
 
     #[test]

@@ -32,6 +32,7 @@ pub struct Placed {
 /// re-pointed); on failure the caller undoes it.
 pub async fn place(cluster: &Cluster, plan: &Plan) -> EnvResult<Placed> {
     let service = placement::service_selector(cluster, plan).await?;
+    let plan = &placement::with_target_port(plan, &service);
     if let Some(run) = service
         .metadata
         .annotations
