@@ -237,6 +237,25 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_fault_is_spelled_as_json_by_its_contract_name_and_unknown_fields_are_refused() {
+        let fault = Fault::new(FaultKind::ResetPeer {
+            after: Duration::from_millis(1500),
+        })
+        .direction(Direction::Downstream)
+        .toxicity(40);
+        let text = serde_json::to_string(&fault).unwrap();
+        assert_eq!(
+            text,
+            r#"{"kind":{"type":"reset-peer","after":{"secs":1,"nanos":500000000}},"direction":"downstream","toxicity":40}"#
+        );
+        assert_eq!(serde_json::from_str::<Fault>(&text).unwrap(), fault);
+        let extra = text.replace(r#""toxicity":40"#, r#""toxicity":40,"x":1"#);
+        assert!(serde_json::from_str::<Fault>(&extra).is_err());
+        let inner = text.replace(r#""after""#, r#""afterr""#);
+        assert!(serde_json::from_str::<Fault>(&inner).is_err());
+    }
+
+    #[test]
     fn values_out_of_range_are_refused_with_the_value_named() {
         let cases = [
             (
