@@ -9,6 +9,7 @@ pub mod control;
 mod leftovers;
 pub mod placement;
 mod running;
+mod undo;
 
 pub use leftovers::{ProxyObject, Redirect, deviations, proxy_objects, redirects};
 
