@@ -210,6 +210,47 @@ async fn a_caller_giving_up_mid_placement_leaves_nothing_after_the_rollback() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn another_runs_placement_is_refused_and_left_alone() {
+    let (cluster, _proxy, _echo) = cluster_with_proxy().await;
+    let env = cluster.open_with(EXTRA, "run-p7", false).await.unwrap();
+    // Another run, still going, placed its proxy after this one opened.
+    let other = json!({
+        "metadata": { "annotations": { ORIGINAL_SELECTOR: r#"{"app":"mongodb"}"#, RUN_ID: "run-other" } },
+        "spec": { "selector": { "app": null, PROXY_FOR: "mongodb" } },
+    });
+    cluster.double.patch(SERVICES, "mongodb", other);
+    cluster.double.add_workload(
+        DEPLOYMENTS,
+        "scenario-runner-proxy-mongodb",
+        &[(PROXY_FOR, "mongodb")],
+        1,
+        None,
+    );
+    cluster.double.patch(
+        DEPLOYMENTS,
+        "scenario-runner-proxy-mongodb",
+        json!({ "metadata": { "labels": { RUN_ID: "run-other" } } }),
+    );
+    let refused = env
+        .add_fault("mongodb", next_fault_id(), latency(100))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&refused, EnvError::Failed(m) if m.contains("already re-pointed to a fault proxy by run run-other")),
+        "{refused:?}"
+    );
+    let service = service(&cluster, "mongodb");
+    assert_eq!(service["spec"]["selector"], json!({ PROXY_FOR: "mongodb" }));
+    assert_eq!(service["metadata"]["annotations"][RUN_ID], "run-other");
+    assert!(
+        cluster
+            .double
+            .get(DEPLOYMENTS, "scenario-runner-proxy-mongodb")
+            .is_some()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn a_role_without_a_verb_makes_the_fault_unsupported_naming_the_rule() {
     let (cluster, _proxy, _echo) = cluster_with_proxy().await;
     cluster

@@ -207,7 +207,7 @@ impl Proxies {
             if entry.faults.is_empty() {
                 let service = entry.service.clone();
                 placed.remove(workload);
-                placement::undo(&self.cluster, workload, &service).await?;
+                placement::undo(&self.cluster, workload, &service, &self.run_id).await?;
             }
             return Err(e);
         }
@@ -228,7 +228,7 @@ impl Proxies {
                 // A placement whose first fault never arrived (its caller gave up): undone.
                 let service = entry.service.clone();
                 placed.remove(workload);
-                placement::undo(&self.cluster, workload, &service).await?;
+                placement::undo(&self.cluster, workload, &service, &self.run_id).await?;
             }
             return Err(EnvError::NotFound(format!(
                 "no fault {id} is in front of {workload}"
@@ -248,7 +248,7 @@ impl Proxies {
         if entry.faults.is_empty() {
             let service = entry.service.clone();
             placed.remove(workload);
-            placement::undo(&self.cluster, workload, &service).await?;
+            placement::undo(&self.cluster, workload, &service, &self.run_id).await?;
         }
         Ok(())
     }
@@ -257,7 +257,9 @@ impl Proxies {
     pub async fn undo_all(&self) {
         let mut placed = self.placed.lock().await;
         for (workload, entry) in std::mem::take(&mut *placed) {
-            if let Err(e) = placement::undo(&self.cluster, &workload, &entry.service).await {
+            if let Err(e) =
+                placement::undo(&self.cluster, &workload, &entry.service, &self.run_id).await
+            {
                 super::notice(format_args!("removing the fault proxy of {workload}: {e}"));
             }
         }
@@ -280,7 +282,9 @@ async fn ensure_placed(
             Ok(())
         }
         Err(e) => {
-            if let Err(undo) = placement::undo(cluster, &plan.workload, &plan.service).await {
+            if let Err(undo) =
+                placement::undo(cluster, &plan.workload, &plan.service, &plan.run_id).await
+            {
                 super::notice(format_args!("undoing a failed placement: {undo}"));
             }
             Err(e)

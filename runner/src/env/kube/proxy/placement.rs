@@ -17,7 +17,7 @@ use k8s_openapi::api::core::v1::Service;
 use kube::api::{Patch, PatchParams, PostParams};
 use serde_json::{Value, json};
 
-pub use super::undo::{corrupt, delete, delete_objects, parse_original, restore, undo};
+pub use super::undo::{corrupt, delete, parse_original, restore, undo};
 
 use crate::env::{EnvError, EnvResult};
 

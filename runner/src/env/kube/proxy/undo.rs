@@ -83,32 +83,71 @@ where
     }
 }
 
-/// Deletes the proxy's Deployment and headless Service of `workload`.
-pub async fn delete_objects(cluster: &Cluster, workload: &str) -> EnvResult<()> {
-    delete::<Deployment>(cluster, rbac::DELETE_DEPLOYMENT, &proxy_name(workload)).await?;
-    delete::<Service>(cluster, rbac::DELETE_SERVICE, &direct_name(workload)).await
+/// Deletes `name` when run `run_id` created it (its run-id label); another run's is left.
+async fn delete_own<K>(
+    cluster: &Cluster,
+    get: Rule,
+    remove: Rule,
+    name: &str,
+    run_id: &str,
+) -> EnvResult<()>
+where
+    K: kube::Resource<Scope = k8s_openapi::NamespaceResourceScope>
+        + Clone
+        + serde::de::DeserializeOwned
+        + std::fmt::Debug,
+    <K as kube::Resource>::DynamicType: Default,
+{
+    let found = cluster
+        .on(get, name)
+        .run(cluster.timeout, cluster.api::<K>().get_opt(name))
+        .await?;
+    let owner = found
+        .as_ref()
+        .and_then(|o| o.meta().labels.as_ref())
+        .and_then(|l| l.get(RUN_ID_ANNOTATION));
+    if owner.map(String::as_str) == Some(run_id) {
+        delete::<K>(cluster, remove, name).await?;
+    }
+    Ok(())
 }
 
-/// Undoes a placement: the Service's selector restored from its annotation (when it carries
-/// one), then the proxy's objects deleted. A corrupt annotation is refused, never guessed.
-pub async fn undo(cluster: &Cluster, workload: &str, service: &str) -> EnvResult<()> {
+/// Undoes run `run_id`'s placement in front of `workload`: the Service's selector restored
+/// from its annotation when this run re-pointed it, then the proxy's objects this run created
+/// deleted. Another run's changes are left alone; a corrupt annotation is refused, never
+/// guessed.
+pub async fn undo(cluster: &Cluster, workload: &str, service: &str, run_id: &str) -> EnvResult<()> {
     let found = cluster
         .on(rbac::GET_SERVICE, service)
         .run(cluster.timeout, cluster.api::<Service>().get_opt(service))
         .await?;
     if let Some(found) = found {
-        let recorded = found
-            .metadata
-            .annotations
-            .as_ref()
-            .and_then(|a| a.get(ORIGINAL_SELECTOR_ANNOTATION));
-        if let Some(text) = recorded {
+        let annotations = found.metadata.annotations.as_ref();
+        let annotation = |key: &str| annotations.and_then(|a| a.get(key));
+        let mine = annotation(RUN_ID_ANNOTATION).map(String::as_str) == Some(run_id);
+        if let Some(text) = annotation(ORIGINAL_SELECTOR_ANNOTATION).filter(|_| mine) {
             let original = parse_original(text).map_err(|why| corrupt(cluster, service, &why))?;
             let current = found.spec.and_then(|s| s.selector).unwrap_or_default();
             restore_selector(cluster, service, &current, &original).await?;
         }
     }
-    delete_objects(cluster, workload).await
+    let (deployment, direct) = (proxy_name(workload), direct_name(workload));
+    delete_own::<Deployment>(
+        cluster,
+        rbac::GET_DEPLOYMENT,
+        rbac::DELETE_DEPLOYMENT,
+        &deployment,
+        run_id,
+    )
+    .await?;
+    delete_own::<Service>(
+        cluster,
+        rbac::GET_SERVICE,
+        rbac::DELETE_SERVICE,
+        &direct,
+        run_id,
+    )
+    .await
 }
 
 /// The refusal of a Service whose original-selector annotation cannot be read.
