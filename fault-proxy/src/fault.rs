@@ -8,8 +8,9 @@ use std::time::Duration;
 /// invalid rather than risk an overflowing clock.
 pub const MAX_WAIT: Duration = Duration::from_secs(24 * 3600);
 
-/// Which bytes a fault acts on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// Which bytes a fault acts on. As JSON: `"upstream"`, `"downstream"` or `"both"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Direction {
     /// From the clients to the server (requests).
     Upstream,
@@ -34,8 +35,10 @@ impl Direction {
     }
 }
 
-/// What a fault does.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+/// What a fault does. As JSON, tagged by the contract's name, durations as serde spells them:
+/// `{"type": "latency", "delay": {"secs": 3, "nanos": 0}, "jitter": {"secs": 0, "nanos": 0}}`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "type", rename_all = "kebab-case", deny_unknown_fields)]
 pub enum FaultKind {
     /// Every chunk of data waits `delay`, plus or minus up to `jitter` (uniformly).
     Latency {
@@ -92,8 +95,10 @@ impl FaultKind {
     }
 }
 
-/// One fault: what it does, which way, and to what share of connections.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+/// One fault: what it does, which way, and to what share of connections. As JSON (the proxy
+/// subcommand's control API): `{"kind": {...}, "direction": "both", "toxicity": 100}`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Fault {
     /// What it does.
     pub kind: FaultKind,
@@ -208,7 +213,7 @@ pub fn next_id() -> FaultId {
 }
 
 /// A fault in place, with its id.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct ActiveFault {
     /// Its id, unique in this process.
     pub id: FaultId,
@@ -230,6 +235,25 @@ pub enum FaultError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_fault_is_spelled_as_json_by_its_contract_name_and_unknown_fields_are_refused() {
+        let fault = Fault::new(FaultKind::ResetPeer {
+            after: Duration::from_millis(1500),
+        })
+        .direction(Direction::Downstream)
+        .toxicity(40);
+        let text = serde_json::to_string(&fault).unwrap();
+        assert_eq!(
+            text,
+            r#"{"kind":{"type":"reset-peer","after":{"secs":1,"nanos":500000000}},"direction":"downstream","toxicity":40}"#
+        );
+        assert_eq!(serde_json::from_str::<Fault>(&text).unwrap(), fault);
+        let extra = text.replace(r#""toxicity":40"#, r#""toxicity":40,"x":1"#);
+        assert!(serde_json::from_str::<Fault>(&extra).is_err());
+        let inner = text.replace(r#""after""#, r#""afterr""#);
+        assert!(serde_json::from_str::<Fault>(&inner).is_err());
+    }
 
     #[test]
     fn values_out_of_range_are_refused_with_the_value_named() {

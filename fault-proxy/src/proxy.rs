@@ -44,6 +44,12 @@ impl Proxy {
     /// Listens on `listen` (port 0 picks a free one) and forwards each connection to
     /// `upstream`. Must be called within a tokio runtime.
     pub async fn start(listen: SocketAddr, upstream: SocketAddr) -> io::Result<Self> {
+        Self::start_to(listen, upstream.to_string()).await
+    }
+
+    /// Like [`Proxy::start`], to `upstream` as `host:port`, resolved anew for each connection
+    /// (a headless Service's name, whose addresses change as its pods do).
+    pub async fn start_to(listen: SocketAddr, upstream: String) -> io::Result<Self> {
         let listener = TcpListener::bind(listen).await?;
         let addr = listener.local_addr()?;
         let state = watch::Sender::new(ProxyState::default());
@@ -61,6 +67,17 @@ impl Proxy {
         let mut added = Err(FaultError::NotFound(0));
         self.state.send_if_modified(|s| {
             added = s.faults.add(fault);
+            added.is_ok()
+        });
+        added
+    }
+
+    /// Adds `fault` after the others under `id` (from [`crate::next_id`] or a caller's own
+    /// numbering); an id already in place is refused.
+    pub fn insert_fault(&self, id: FaultId, fault: Fault) -> Result<(), FaultError> {
+        let mut added = Err(FaultError::NotFound(id));
+        self.state.send_if_modified(|s| {
+            added = s.faults.insert(id, fault);
             added.is_ok()
         });
         added
@@ -94,15 +111,11 @@ impl Drop for Proxy {
     }
 }
 
-async fn accept_loop(
-    listener: TcpListener,
-    upstream: SocketAddr,
-    state: watch::Receiver<ProxyState>,
-) {
+async fn accept_loop(listener: TcpListener, upstream: String, state: watch::Receiver<ProxyState>) {
     loop {
         match listener.accept().await {
             Ok((client, _)) => {
-                tokio::spawn(connection(client, upstream, state.clone()));
+                tokio::spawn(connection(client, upstream.clone(), state.clone()));
             }
             // Out of descriptors and the like: try again shortly.
             Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
@@ -110,19 +123,16 @@ async fn accept_loop(
     }
 }
 
-async fn connection(
-    client: TcpStream,
-    upstream: SocketAddr,
-    mut state: watch::Receiver<ProxyState>,
-) {
+async fn connection(client: TcpStream, upstream: String, mut state: watch::Receiver<ProxyState>) {
     let opened = Instant::now();
     if admit(&client, &mut state).await.is_err() {
         return reset(&client);
     }
-    let server = match tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(upstream)).await {
-        Ok(Ok(server)) => server,
-        _ => return reset(&client),
-    };
+    let server =
+        match tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(upstream.as_str())).await {
+            Ok(Ok(server)) => server,
+            _ => return reset(&client),
+        };
     let _ = client.set_nodelay(true);
     let _ = server.set_nodelay(true);
     if pipe(&client, &server, state, opened).await.is_err() {

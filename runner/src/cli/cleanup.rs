@@ -1,6 +1,7 @@
 //! `scenario-runner cleanup --env NAME`: restores what a crashed run left in a Kubernetes
 //! environment (runner-labelled NetworkPolicies, workloads carrying the original-replicas
-//! annotation) and prints each change. Exit 0 when everything is restored (or nothing was
+//! annotation, Services carrying the original-selector annotation of a fault proxy, the
+//! proxies' Deployments and headless Services) and prints each change. Exit 0 when everything is restored (or nothing was
 //! left), 1 when the cluster refused a restoration, 2 on a configuration problem.
 
 use std::path::PathBuf;

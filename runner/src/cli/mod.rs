@@ -9,6 +9,7 @@ mod guests;
 mod list;
 mod new;
 mod progress;
+mod proxy;
 pub mod python_guest;
 mod run;
 mod select;
@@ -37,12 +38,16 @@ pub enum Command {
     /// List the scenarios of components: name, tags, timeout, key and description.
     List(list::ListArgs),
     /// Restore what a crashed run left in a Kubernetes environment: runner-labelled
-    /// NetworkPolicies and workloads scaled away from their recorded replicas.
+    /// NetworkPolicies, workloads scaled away from their recorded replicas, Services re-pointed
+    /// to a fault proxy, and the proxies' objects.
     Cleanup(cleanup::CleanupArgs),
     /// The local environment for a person: `env up` starts it until Ctrl-C, `env status` shows it.
     Env(env_cmd::EnvArgs),
     /// Write a ready scenario crate from the SDK's template, to list and run at once.
     New(new::NewArgs),
+    /// Run one fault proxy in front of an upstream, driven over an HTTP control API (what the
+    /// Kubernetes backend places in front of a workload for a network fault).
+    Proxy(proxy::ProxyArgs),
 }
 
 impl Command {
@@ -54,6 +59,7 @@ impl Command {
             Command::Cleanup(args) => cleanup::execute(args).await,
             Command::Env(args) => env_cmd::execute(args).await,
             Command::New(args) => new::execute(args).await,
+            Command::Proxy(args) => proxy::execute(args).await,
         }
     }
 }

@@ -140,3 +140,41 @@ async fn a_crashed_runs_changes_are_restored_by_cleanup() {
         .unwrap();
     assert!(env.deviations().await.unwrap().is_empty());
 }
+
+async fn service_selector(name: &str) -> std::collections::BTreeMap<String, String> {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let client = kube::Client::try_default().await.unwrap();
+    kube::Api::<k8s_openapi::api::core::v1::Service>::namespaced(client, "panda-system")
+        .get(name)
+        .await
+        .unwrap()
+        .spec
+        .and_then(|s| s.selector)
+        .unwrap_or_default()
+}
+
+/// Needs the runner's image in the cluster (`proxy_image`, `scenario-runner:dev` by default).
+#[tokio::test]
+#[ignore = "needs a cluster"]
+async fn a_latency_fault_places_the_proxy_and_its_removal_restores_the_service() {
+    let env = open("cluster-test-fault", false).await;
+    assert!(
+        env.info().capabilities.faults,
+        "the Role allows the placement"
+    );
+    let original = service_selector("mongodb").await;
+    let id = env::next_fault_id();
+    let fault = env::Fault::new(env::FaultKind::Latency {
+        delay: Duration::from_millis(200),
+        jitter: Duration::ZERO,
+    });
+    env.add_fault("mongodb", id, fault).await.unwrap();
+    let placed = service_selector("mongodb").await;
+    assert_eq!(
+        placed.get("scenario-runner/proxy-for").map(String::as_str),
+        Some("mongodb")
+    );
+    env.remove_fault("mongodb", id).await.unwrap();
+    assert_eq!(service_selector("mongodb").await, original);
+    assert!(env.deviations().await.unwrap().is_empty());
+}

@@ -58,14 +58,14 @@ fn shipped_role() -> (Role, Vec<(String, String, String)>) {
 }
 
 /// The double with the usual workloads under the shipped Role, and kubectl configured for it.
-struct Kubectl {
-    cluster: Cluster,
+pub(crate) struct Kubectl {
+    pub(crate) cluster: Cluster,
     kubeconfig: PathBuf,
     home: tempfile::TempDir,
 }
 
 impl Kubectl {
-    async fn start() -> Self {
+    pub(crate) async fn start() -> Self {
         let cluster = Cluster::start().await;
         cluster.double.set_role(Some(shipped_role().0));
         let kubeconfig = cluster.double.write_kubeconfig(cluster.dir.path());
@@ -90,7 +90,7 @@ impl Kubectl {
     }
 
     /// Runs kubectl to the end (at most [`DEADLINE`]).
-    async fn output(&self, args: &[&str]) -> Output {
+    pub(crate) async fn output(&self, args: &[&str]) -> Output {
         let child = self
             .command(args)
             .stdout(Stdio::piped())
@@ -104,7 +104,7 @@ impl Kubectl {
     }
 
     /// Runs kubectl and asserts that it succeeds; its stdout.
-    async fn ok(&self, verb: &str, args: &[&str]) -> String {
+    pub(crate) async fn ok(&self, verb: &str, args: &[&str]) -> String {
         let out = self.output(args).await;
         assert!(
             out.status.success(),
@@ -118,7 +118,7 @@ impl Kubectl {
     }
 
     /// Runs kubectl, asserts that it succeeds and parses its stdout as JSON.
-    async fn json(&self, verb: &str, args: &[&str]) -> Value {
+    pub(crate) async fn json(&self, verb: &str, args: &[&str]) -> Value {
         let text = self.ok(verb, args).await;
         serde_json::from_str(&text).unwrap_or_else(|e| {
             panic!(
@@ -402,7 +402,7 @@ async fn kubectl_auth_can_i_answers_each_rule_of_the_shipped_role() {
     }
     // What the Role does not grant: a verb, a resource, another namespace.
     for args in [
-        &["auth", "can-i", "delete", "deployments.apps"][..],
+        &["auth", "can-i", "delete", "statefulsets.apps"][..],
         &[
             "auth",
             "can-i",
@@ -607,6 +607,7 @@ async fn served_objects(k: &Kubectl) -> Vec<(String, Value)> {
         })
         .await;
     let terminating = double.get(PODS, &pod);
+    crate::kube_kubectl_proxy::add_placement_objects(double);
     let ns = "/namespaces/panda-system";
     let mut paths = vec![
         format!("/apis/apps/v1{ns}/deployments"),
@@ -619,6 +620,10 @@ async fn served_objects(k: &Kubectl) -> Vec<(String, Value)> {
         format!("/api/v1{ns}/pods?labelSelector=app%3Dmongodb"),
         format!("/apis/networking.k8s.io/v1{ns}/networkpolicies"),
         format!("/apis/networking.k8s.io/v1{ns}/networkpolicies/block-mongodb"),
+        format!("/api/v1{ns}/services"),
+        format!("/api/v1{ns}/services/mongodb"),
+        format!("/api/v1{ns}/services/scenario-runner-direct-mongodb"),
+        format!("/apis/apps/v1{ns}/deployments/scenario-runner-proxy-mongodb"),
     ];
     let running = double
         .list(PODS)

@@ -2,7 +2,8 @@
 //! with the kubernetes environment against the API double. Behind the double are real
 //! processes: SecantusDB (a MongoDB-wire server) as MongoDB's container, behind a Service
 //! double that applies endpoints and NetworkPolicies, and the workspace's Focus Server, reached
-//! through the runner's own port-forward.
+//! through the runner's own port-forward. The network-fault scenarios go through a real
+//! `scenario-runner proxy` the runner's placement re-points MongoDB's Service to.
 
 use crate::kube_support;
 use crate::support;
@@ -11,7 +12,8 @@ use std::net::SocketAddr;
 use std::process::Command;
 use std::time::Duration;
 
-use kube_support::store::{DEPLOYMENTS, NETWORKPOLICIES};
+use crate::proxy_cmd::ProxyProcess;
+use kube_support::store::{DEPLOYMENTS, NETWORKPOLICIES, SERVICES};
 use kube_support::{ApiDouble, Timing, backend_role};
 use support::{Ran, read_report, run_within, runner};
 
@@ -29,6 +31,7 @@ steady_state_timeout_s = 60
 kind = "kubernetes"
 namespace = "panda-system"
 kubeconfig = "{}"
+proxy_image = "scenario-runner:test"
 
 [environments.cluster.workloads]
 mongodb = {{ kind = "Deployment", name = "mongodb", selector = "app=mongodb" }}
@@ -74,6 +77,17 @@ async fn the_scenario_suite_lists_and_runs_against_the_double() {
         Some(mongo_addr),
     );
     let mongodb_service = double.service(DEPLOYMENTS, "mongodb", mongo_addr).await;
+    // MongoDB's Service object, which the runner re-points to its fault proxy for a network
+    // fault. The proxy's pods stand for a real `scenario-runner proxy` started here, in front
+    // of MongoDB as the headless Service would put it: the Service double then sends the
+    // Focus Server's MongoDB traffic through it.
+    double.add_service("mongodb", &[("app", "mongodb")], 27017, 27017);
+    let fault_proxy = ProxyProcess::start(&mongo_addr.to_string()).await;
+    double.run_image(
+        "scenario-runner:test",
+        fault_proxy.control,
+        Some(fault_proxy.listen),
+    );
     let focus_port = testkit::free_port();
     let focus_addr = SocketAddr::from(([127, 0, 0, 1], focus_port));
     double.add_workload(
@@ -167,6 +181,19 @@ async fn the_scenario_suite_lists_and_runs_against_the_double() {
         bad.join("\n")
     );
     assert_eq!(ran.code, 0, "{context}");
+    // The network faults went through the placed proxy, and their scenarios passed.
+    for name in [
+        "slow_mongodb_does_not_break_sla",
+        "bandwidth_limited_mongodb",
+    ] {
+        let case = support::case(&cases, name);
+        assert_eq!(case.outcome, "passed", "{name}: {case:?}\n{context}");
+    }
+    assert!(
+        ran.stderr
+            .contains("fault proxy Deployment/scenario-runner-proxy-mongodb placed"),
+        "the placement is announced\n{context}"
+    );
     let memory = support::case(&cases, "no_memory_growth_during_outage");
     assert_eq!(
         memory.outcome, "skipped",
@@ -182,6 +209,21 @@ async fn the_scenario_suite_lists_and_runs_against_the_double() {
             .is_none()
     );
     assert!(double.list(NETWORKPOLICIES).is_empty());
+    let service = double.get(SERVICES, "mongodb").unwrap();
+    assert_eq!(
+        service["spec"]["selector"],
+        serde_json::json!({ "app": "mongodb" })
+    );
+    assert!(
+        double
+            .get(DEPLOYMENTS, "scenario-runner-proxy-mongodb")
+            .is_none()
+    );
+    assert!(
+        double
+            .get(SERVICES, "scenario-runner-direct-mongodb")
+            .is_none()
+    );
 }
 
 fn tail(text: &str, lines: usize) -> String {

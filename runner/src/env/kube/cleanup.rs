@@ -1,11 +1,14 @@
-//! What a crashed run left behind, and its restoration: runner-labelled NetworkPolicies, and
-//! Deployments or StatefulSets that carry the original-replicas annotation.
+//! What a crashed run left behind, and its restoration: Services re-pointed to a fault proxy
+//! (their original selector in an annotation), the proxies' Deployments and headless Services,
+//! runner-labelled NetworkPolicies, and Deployments or StatefulSets that carry the
+//! original-replicas annotation.
 
 use crate::env::EnvResult;
 
 use super::client::Cluster;
 use super::config::WorkloadKind;
 use super::network::{self, Block};
+use super::proxy::{self, ProxyObject, Redirect, placement};
 use super::workloads::{self, Mark, Original};
 
 /// One change an earlier run left in place.
@@ -22,6 +25,10 @@ pub enum Leftover {
     },
     /// A blocking NetworkPolicy.
     Blocked(Block),
+    /// A Service re-pointed to a fault proxy.
+    Redirected(Redirect),
+    /// A fault proxy's Deployment or headless Service.
+    Proxy(ProxyObject),
 }
 
 impl std::fmt::Display for Leftover {
@@ -45,17 +52,39 @@ impl std::fmt::Display for Leftover {
                 },
                 block.run_id
             ),
+            Self::Redirected(r) => write!(
+                f,
+                "Service/{} re-pointed to a fault proxy by run {}",
+                r.service, r.run_id
+            ),
+            Self::Proxy(p) => write!(
+                f,
+                "{}/{} of the fault proxy in front of {} from run {}",
+                p.kind, p.name, p.workload, p.run_id
+            ),
         }
     }
 }
 
-/// Every leftover in the namespace, blocks first.
+/// Every leftover in the namespace: re-pointed Services first, then the proxies, then blocks.
 pub async fn find(cluster: &Cluster) -> EnvResult<Vec<Leftover>> {
-    let mut found: Vec<Leftover> = network::blocks(cluster)
+    let mut found: Vec<Leftover> = proxy::redirects(cluster)
         .await?
         .into_iter()
-        .map(Leftover::Blocked)
+        .map(Leftover::Redirected)
         .collect();
+    found.extend(
+        proxy::proxy_objects(cluster)
+            .await?
+            .into_iter()
+            .map(Leftover::Proxy),
+    );
+    found.extend(
+        network::blocks(cluster)
+            .await?
+            .into_iter()
+            .map(Leftover::Blocked),
+    );
     for kind in [WorkloadKind::Deployment, WorkloadKind::StatefulSet] {
         for (name, mark) in workloads::marked(cluster, kind).await? {
             found.push(Leftover::Scaled { kind, name, mark });
@@ -64,14 +93,47 @@ pub async fn find(cluster: &Cluster) -> EnvResult<Vec<Leftover>> {
     Ok(found)
 }
 
-/// Restores `leftovers` in order (blocks first, so the workloads can come back) and says
-/// what it did, one line per change. A workload whose original-replicas annotation is corrupt
-/// is refused (never guessed); the others are still restored, and the refusal is the error.
+/// Restores `leftovers` in order (Services and blocks first, so the workloads can come back)
+/// and says what it did, one line per change. A workload whose original-replicas annotation,
+/// or a Service whose original-selector annotation, is corrupt is refused (never guessed); the
+/// others are still restored, and the refusal is the error.
 pub async fn restore(cluster: &Cluster, leftovers: &[Leftover]) -> EnvResult<Vec<String>> {
     let mut done = Vec::new();
     let mut refused = Vec::new();
     for leftover in leftovers {
         match leftover {
+            Leftover::Redirected(r) => match &r.original {
+                Err(why) => refused.push(placement::corrupt(cluster, &r.service, why).to_string()),
+                Ok(original) => {
+                    placement::restore(cluster, &r.service, original).await?;
+                    done.push(format!(
+                        "restored the selector of Service/{} in {} (re-pointed to a fault proxy \
+                         by run {})",
+                        r.service, cluster.namespace, r.run_id
+                    ));
+                }
+            },
+            Leftover::Proxy(p) => {
+                if p.kind == "Deployment" {
+                    placement::delete::<k8s_openapi::api::apps::v1::Deployment>(
+                        cluster,
+                        super::rbac::DELETE_DEPLOYMENT,
+                        &p.name,
+                    )
+                    .await?;
+                } else {
+                    placement::delete::<k8s_openapi::api::core::v1::Service>(
+                        cluster,
+                        super::rbac::DELETE_SERVICE,
+                        &p.name,
+                    )
+                    .await?;
+                }
+                done.push(format!(
+                    "deleted {}/{} in {} (the fault proxy in front of {}; left by run {})",
+                    p.kind, p.name, cluster.namespace, p.workload, p.run_id
+                ));
+            }
             Leftover::Blocked(block) => {
                 network::delete(cluster, &block.name).await?;
                 done.push(format!(

@@ -55,6 +55,14 @@ pub struct KubeConfig {
     /// The services scenarios may probe, by the name scenarios use.
     #[serde(default)]
     pub services: BTreeMap<String, ServiceSpec>,
+    /// The image of the fault proxy the runner places in front of a workload for a network
+    /// fault (`scenario-runner proxy`): the runner's own image.
+    #[serde(default = "default_proxy_image")]
+    pub proxy_image: String,
+}
+
+fn default_proxy_image() -> String {
+    "scenario-runner:dev".to_owned()
 }
 
 fn default_namespace() -> String {
@@ -175,6 +183,9 @@ impl KubeConfig {
             return Err(format!("{table} namespace is empty"));
         }
         self.request_timeout().map_err(|e| format!("{table} {e}"))?;
+        if self.proxy_image.trim().is_empty() {
+            return Err(format!("{table} proxy_image is empty"));
+        }
         let mut names = HashSet::new();
         for (key, workload) in &self.workloads {
             Selector::parse(&workload.selector).map_err(|e| {

@@ -4,6 +4,9 @@
 //!   the object's annotations so that a later run can restore it after a crash;
 //! - `delete_pod` deletes the oldest ready pod; `wait_ready` watches (no sleeps);
 //! - `block_network` creates a NetworkPolicy denying all ingress to the workload's pods;
+//! - `add_fault` places the fault proxy in front of the workload ([`proxy`]): a proxy
+//!   Deployment, a headless Service to the workload's pods, and the workload's Service
+//!   re-pointed to the proxy; the workload's last `remove_fault` undoes all three;
 //! - services are reached by cluster DNS in a pod, else through port-forwards the runner opens;
 //! - `memory` reads the metrics API where it is served;
 //! - `open` refuses to start while an earlier run's changes remain, unless asked to restore.
@@ -19,6 +22,7 @@ mod network;
 mod pods;
 mod portforward;
 mod probe;
+pub mod proxy;
 pub mod rbac;
 mod selector;
 mod services;
@@ -36,12 +40,13 @@ pub use self::config::{
 };
 use self::metrics::Availability;
 pub use self::network::deny_ingress_policy;
+use self::proxy::Proxies;
 use self::selector::Selector;
 use self::services::Services;
 use self::workloads::Workload;
 use super::{
-    BlockMode, Capabilities, Deviation, EnvError, EnvResult, Environment, EnvironmentInfo,
-    OpenContext, Pod, ProbeResult,
+    BlockMode, Capabilities, Deviation, EnvError, EnvResult, Environment, EnvironmentInfo, Fault,
+    FaultId, OpenContext, Pod, ProbeResult,
 };
 
 /// The label every object the runner creates carries, with [`MANAGED_BY`].
@@ -94,6 +99,7 @@ pub struct KubeEnvironment {
     /// The service `focus_url` reaches: the one HTTP service scenarios may send requests to.
     focus_service: String,
     metrics: Availability,
+    proxies: Proxies,
 }
 
 /// Connects to the cluster, restores or refuses an earlier run's leftovers, checks the
@@ -177,9 +183,19 @@ impl KubeEnvironment {
         }
         let services = Services::new(cluster.clone(), config, workloads.clone(), cluster_dns);
         let focus_url = services::focus_preflight(&services, config).await?;
+        let run_id = label_value(&ctx.run_id);
+        let missing = proxy::missing_rules(&cluster).await;
+        let proxies = Proxies::new(cluster.clone(), config, &run_id, &missing);
+        if !proxies.available() {
+            let rules: Vec<String> = missing.iter().map(ToString::to_string).collect();
+            notice(format_args!(
+                "network faults are unsupported here: the Role lacks {}",
+                rules.join(", ")
+            ));
+        }
         Ok(Self {
             name: ctx.name.clone(),
-            run_id: label_value(&ctx.run_id),
+            run_id,
             cluster,
             workloads,
             expected,
@@ -187,6 +203,7 @@ impl KubeEnvironment {
             focus_url,
             focus_service: config.focus_service.clone(),
             metrics,
+            proxies,
         })
     }
 
@@ -240,9 +257,10 @@ impl Environment for KubeEnvironment {
                 block_blackhole: true,
                 block_refuse: false,
                 memory: self.metrics == Availability::Served,
-                // No fault proxy in front of a cluster's services; their port-forwards are
-                // not declared loopback services for load, nor streams reachable.
-                faults: false,
+                // The fault proxy is placed in front of a workload when the Role allows it.
+                // Port-forwards are not declared loopback services for load, nor streams
+                // reachable.
+                faults: self.proxies.available(),
                 load: false,
                 watch_stream: false,
             },
@@ -344,6 +362,16 @@ impl Environment for KubeEnvironment {
         network::unblock(&self.cluster, self.workload(workload)?).await
     }
 
+    async fn add_fault(&self, workload: &str, id: FaultId, fault: Fault) -> EnvResult<()> {
+        self.workload(workload)?;
+        self.proxies.add(workload, id, &fault).await
+    }
+
+    async fn remove_fault(&self, workload: &str, id: FaultId) -> EnvResult<()> {
+        self.workload(workload)?;
+        self.proxies.remove(workload, id).await
+    }
+
     async fn memory(&self, workload: &str) -> EnvResult<Option<u64>> {
         let w = self.workload(workload)?;
         match &self.metrics {
@@ -398,10 +426,12 @@ impl Environment for KubeEnvironment {
                 ),
             });
         }
+        found.extend(proxy::deviations(&self.cluster).await?);
         Ok(found)
     }
 
     async fn shutdown(&self) {
+        self.proxies.undo_all().await;
         self.services.close().await;
     }
 }

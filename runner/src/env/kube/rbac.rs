@@ -67,6 +67,20 @@ rules! {
     GET_DEPLOYMENT_SCALE = "apps" "deployments/scale" "get";
     /// Scale a Deployment.
     PATCH_DEPLOYMENT_SCALE = "apps" "deployments/scale" "patch";
+    /// Create the fault proxy's Deployment in front of a workload.
+    CREATE_DEPLOYMENT = "apps" "deployments" "create";
+    /// Delete the fault proxy's Deployment.
+    DELETE_DEPLOYMENT = "apps" "deployments" "delete";
+    /// Read a workload's Service: its selector and ports, before re-pointing it to the proxy.
+    GET_SERVICE = "" "services" "get";
+    /// Find re-pointed Services and the runner's headless Services (steady state, cleanup).
+    LIST_SERVICES = "" "services" "list";
+    /// Re-point a Service's selector to the proxy, and restore it.
+    PATCH_SERVICE = "" "services" "patch";
+    /// Create the headless Service through which the proxy reaches the workload's own pods.
+    CREATE_SERVICE = "" "services" "create";
+    /// Delete that headless Service.
+    DELETE_SERVICE = "" "services" "delete";
     /// Read a StatefulSet.
     GET_STATEFULSET = "apps" "statefulsets" "get";
     /// Find StatefulSets an earlier run annotated (cleanup).

@@ -168,10 +168,24 @@ fn create_pod(s: &mut Store, key: &(Kind, String, String)) -> Option<String> {
     if *kind == store::DEPLOYMENTS {
         labels["pod-template-hash"] = json!("7b8f6c9d4");
     }
+    let mut annotations = workload
+        .pointer("/spec/template/metadata/annotations")
+        .cloned()
+        .unwrap_or(json!({}));
+    let image = workload
+        .pointer("/spec/template/spec/containers/0/image")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    if let Some((port_forward, service)) = s.image_backends.get(image) {
+        annotations[super::BACKEND_ANNOTATION] = json!(port_forward);
+        if let Some(service) = service {
+            annotations[super::SERVICE_BACKEND_ANNOTATION] = json!(service);
+        }
+    }
     let pod = json!({
         "metadata": {
             "name": pod_name, "labels": labels,
-            "annotations": workload.pointer("/spec/template/metadata/annotations").cloned().unwrap_or(json!({})),
+            "annotations": annotations,
             "ownerReferences": [{ "apiVersion": "apps/v1", "kind": kind.kind, "name": name, "uid": workload.pointer("/metadata/uid"), "controller": true }],
         },
         "spec": workload.pointer("/spec/template/spec").cloned().unwrap_or(json!({})),
@@ -267,7 +281,25 @@ pub fn delete(
         };
     }
     match state.mutate(|s| s.delete(kind, namespace, name)) {
-        Some(object) => ok(StatusCode::OK, object),
+        Some(object) => {
+            // The garbage collector deletes a workload's pods after it (background
+            // propagation).
+            if kind == store::DEPLOYMENTS || kind == store::STATEFULSETS {
+                let owned: Vec<String> = state.read(|s| {
+                    s.list(PODS, namespace)
+                        .iter()
+                        .filter(|p| {
+                            p.pointer("/metadata/ownerReferences/0/name") == Some(&json!(name))
+                        })
+                        .map(name_of)
+                        .collect()
+                });
+                for pod in owned {
+                    terminate(state, namespace, &pod);
+                }
+            }
+            ok(StatusCode::OK, object)
+        }
         None => not_found(kind, name),
     }
 }

@@ -41,6 +41,13 @@ const CORE_V1: &[Resource] = &[
         &["create", "get"],
         &[],
     ),
+    (
+        "services",
+        "Service",
+        true,
+        &["create", "delete", "get", "list", "patch", "watch"],
+        &["svc"],
+    ),
 ];
 const APPS_V1: &[Resource] = &[
     (
@@ -132,9 +139,12 @@ pub fn answer(state: &State, method: &Method, path: &str, body: &[u8]) -> Option
             "serverAddressByClientCIDRs": [{ "clientCIDR": "0.0.0.0/0", "serverAddress": "127.0.0.1:443" }],
         }),
         "/api/v1" => resource_list("v1", CORE_V1),
-        "/openapi/v3" => json!({ "paths": { NETWORKING_OPENAPI: {
-            "serverRelativeURL": format!("/openapi/v3/{NETWORKING_OPENAPI}?hash=0") } } }),
+        "/openapi/v3" => json!({ "paths": {
+            NETWORKING_OPENAPI: { "serverRelativeURL": format!("/openapi/v3/{NETWORKING_OPENAPI}?hash=0") },
+            CORE_OPENAPI: { "serverRelativeURL": format!("/openapi/v3/{CORE_OPENAPI}?hash=0") },
+        } }),
         "/openapi/v3/apis/networking.k8s.io/v1" => networking_openapi(),
+        "/openapi/v3/api/v1" => core_openapi(),
         "/apis" => {
             let groups: Vec<Value> = groups
                 .iter()
@@ -291,14 +301,35 @@ fn protobuf_review(envelope: &[u8]) -> Option<Value> {
     Some(review)
 }
 
-/// The one OpenAPI v3 document the double serves.
+/// The OpenAPI v3 documents the double serves: the kinds kubectl creates in the tests.
 const NETWORKING_OPENAPI: &str = "apis/networking.k8s.io/v1";
+const CORE_OPENAPI: &str = "api/v1";
 
 /// An OpenAPI v3 document for NetworkPolicies with no schemas, only what kubectl reads from it:
 /// that create and patch take `fieldValidation`, so kubectl leaves validation to the server
 /// (which the double does, for NetworkPolicies' fields) instead of downloading OpenAPI v2.
 fn networking_openapi() -> Value {
     let gvk = json!({ "group": "networking.k8s.io", "version": "v1", "kind": "NetworkPolicy" });
+    create_and_patch_openapi(
+        &gvk,
+        "/apis/networking.k8s.io/v1/namespaces/{namespace}/networkpolicies",
+        "NetworkingV1NamespacedNetworkPolicy",
+    )
+}
+
+/// The same for Services (the fault proxy's headless Service), validated by the double too.
+fn core_openapi() -> Value {
+    let gvk = json!({ "group": "", "version": "v1", "kind": "Service" });
+    create_and_patch_openapi(
+        &gvk,
+        "/api/v1/namespaces/{namespace}/services",
+        "CoreV1NamespacedService",
+    )
+}
+
+/// An OpenAPI v3 document with the create and patch operations of one kind: `collection` is
+/// its path, `id` the suffix of its operation ids.
+fn create_and_patch_openapi(gvk: &Value, collection: &str, id: &str) -> Value {
     let params = json!([
         { "name": "namespace", "in": "path", "required": true, "schema": { "type": "string" } },
         { "name": "fieldValidation", "in": "query", "schema": { "type": "string", "uniqueItems": true } },
@@ -314,12 +345,8 @@ fn networking_openapi() -> Value {
         "openapi": "3.0.0",
         "info": { "title": "Kubernetes", "version": format!("v{VERSION_TEXT}") },
         "paths": {
-            "/apis/networking.k8s.io/v1/namespaces/{namespace}/networkpolicies": {
-                "post": operation("createNetworkingV1NamespacedNetworkPolicy"),
-            },
-            "/apis/networking.k8s.io/v1/namespaces/{namespace}/networkpolicies/{name}": {
-                "patch": operation("patchNetworkingV1NamespacedNetworkPolicy"),
-            },
+            (collection): { "post": operation(&format!("create{id}")) },
+            (format!("{collection}/{{name}}")): { "patch": operation(&format!("patch{id}")) },
         },
     })
 }
@@ -327,8 +354,39 @@ fn networking_openapi() -> Value {
 /// With `fieldValidation=Strict`, the API server refuses unknown fields; the double checks a
 /// NetworkPolicy's top level and spec. `Err` with the API server's message.
 pub fn strict_network_policy(object: &Value) -> Result<(), String> {
+    const SPEC: &[&str] = &["podSelector", "policyTypes", "ingress", "egress"];
+    strict("NetworkPolicy", SPEC, object)
+}
+
+/// The same for a Service: its top level and spec (the fields of Kubernetes 1.37's ServiceSpec).
+pub fn strict_service(object: &Value) -> Result<(), String> {
+    const SPEC: &[&str] = &[
+        "allocateLoadBalancerNodePorts",
+        "clusterIP",
+        "clusterIPs",
+        "externalIPs",
+        "externalName",
+        "externalTrafficPolicy",
+        "healthCheckNodePort",
+        "internalTrafficPolicy",
+        "ipFamilies",
+        "ipFamilyPolicy",
+        "loadBalancerClass",
+        "loadBalancerIP",
+        "loadBalancerSourceRanges",
+        "ports",
+        "publishNotReadyAddresses",
+        "selector",
+        "sessionAffinity",
+        "sessionAffinityConfig",
+        "trafficDistribution",
+        "type",
+    ];
+    strict("Service", SPEC, object)
+}
+
+fn strict(kind: &str, spec: &[&str], object: &Value) -> Result<(), String> {
     const TOP: [&str; 5] = ["apiVersion", "kind", "metadata", "spec", "status"];
-    const SPEC: [&str; 4] = ["podSelector", "policyTypes", "ingress", "egress"];
     let unknown = object
         .as_object()
         .into_iter()
@@ -341,7 +399,7 @@ pub fn strict_network_policy(object: &Value) -> Result<(), String> {
                 .and_then(Value::as_object)
                 .into_iter()
                 .flat_map(|o| o.keys())
-                .filter(|k| !SPEC.contains(&k.as_str()))
+                .filter(|k| !spec.contains(&k.as_str()))
                 .map(|k| format!("spec.{k}")),
         )
         .map(|k| format!("unknown field {k:?}"))
@@ -350,7 +408,7 @@ pub fn strict_network_policy(object: &Value) -> Result<(), String> {
         Ok(())
     } else {
         Err(format!(
-            "NetworkPolicy in version \"v1\" cannot be handled as a NetworkPolicy: strict decoding error: {}",
+            "{kind} in version \"v1\" cannot be handled as a {kind}: strict decoding error: {}",
             unknown.join(", ")
         ))
     }

@@ -36,6 +36,9 @@ use store::{Kind, Store};
 
 /// The pod annotation naming the local address a port-forward to the pod connects to.
 pub const BACKEND_ANNOTATION: &str = "api-double/backend";
+/// The pod annotation naming the local address a Service double sends the pod's traffic to,
+/// when it differs from the port-forward's (a process serving two ports).
+pub const SERVICE_BACKEND_ANNOTATION: &str = "api-double/service-backend";
 /// A pod annotation that keeps the pod from ever getting ready, as a crash-looping image.
 pub const NEVER_READY_ANNOTATION: &str = "api-double/never-ready";
 /// The pod annotation with the memory usage PodMetrics reports, such as `51200Ki`.
@@ -235,6 +238,37 @@ impl ApiDouble {
         self.state
             .mutate(|s| s.create(kind, "panda-system", object))
             .expect("a new workload");
+    }
+
+    /// Pods created from now on whose first container runs `image` stand for a local process:
+    /// port-forwards to them reach `port_forward`, a Service double's traffic `service`.
+    pub fn run_image(&self, image: &str, port_forward: SocketAddr, service: Option<SocketAddr>) {
+        self.state.mutate(|s| {
+            s.image_backends.insert(
+                image.to_owned(),
+                (port_forward.to_string(), service.map(|a| a.to_string())),
+            )
+        });
+    }
+
+    /// Adds a Service named `name` selecting `selector`, with one port `port` to `target_port`.
+    pub fn add_service(&self, name: &str, selector: &[(&str, &str)], port: u16, target_port: u16) {
+        let selector: serde_json::Map<String, Value> = selector
+            .iter()
+            .map(|(k, v)| (k.to_string(), json!(v)))
+            .collect();
+        self.create(
+            store::SERVICES,
+            json!({
+                "metadata": { "name": name },
+                "spec": {
+                    "type": "ClusterIP", "clusterIP": "10.96.0.17", "clusterIPs": ["10.96.0.17"],
+                    "selector": selector,
+                    "ports": [{ "name": "main", "protocol": "TCP", "port": port, "targetPort": target_port }],
+                },
+                "status": { "loadBalancer": {} },
+            }),
+        );
     }
 
     /// Restricts requests to `role`; `None` allows everything.

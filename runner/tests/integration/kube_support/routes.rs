@@ -213,10 +213,12 @@ async fn dispatch(AxState(state): AxState<Arc<State>>, request: Request) -> Resp
         (Method::POST, None, None) => {
             let body = body_json(request).await;
             let strict = query.get("fieldValidation").is_some_and(|v| v == "Strict");
-            if strict
-                && kind == store::NETWORKPOLICIES
-                && let Err(message) = super::discovery::strict_network_policy(&body)
-            {
+            let checked = match kind {
+                store::NETWORKPOLICIES => super::discovery::strict_network_policy(&body),
+                store::SERVICES => super::discovery::strict_service(&body),
+                _ => Ok(()),
+            };
+            if strict && let Err(message) = checked {
                 return status(StatusCode::BAD_REQUEST, "BadRequest", message, json!({}));
             }
             create(&state, kind, &target.namespace, body)
@@ -326,6 +328,16 @@ fn create(state: &State, kind: Kind, namespace: &str, body: Value) -> Response {
             json!({}),
         );
     };
+    let ports = body.pointer("/spec/ports").and_then(Value::as_array);
+    if kind == store::SERVICES && ports.is_none_or(Vec::is_empty) {
+        let message = format!("Service {name:?} is invalid: spec.ports: Required value");
+        return status(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Invalid",
+            message,
+            json!({ "name": name }),
+        );
+    }
     if kind == store::NETWORKPOLICIES && body.pointer("/spec/podSelector").is_none() {
         let message =
             format!("NetworkPolicy {name:?} is invalid: spec.podSelector: Required value");

@@ -5,6 +5,10 @@
 //! - a NetworkPolicy selecting the pods with `policyTypes: [Ingress]` and no rule: new
 //!   connections get no answer and open ones stall (blackhole).
 //!
+//! - when a Service object of the workload's name exists and its selector picks ready pods
+//!   that carry [`SERVICE_BACKEND_ANNOTATION`] (pods of an image the test runs as a local
+//!   process, such as the fault proxy), new connections go to that process instead.
+//!
 //! Port-forwards do not go through it: on a real node they enter the pod's network namespace
 //! directly and NetworkPolicies do not apply to them.
 
@@ -16,9 +20,9 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};
 use tokio::sync::watch;
 
-use super::State;
 use super::controller::is_ready;
-use super::store::{self, Kind, NETWORKPOLICIES, PODS};
+use super::store::{self, Kind, NETWORKPOLICIES, PODS, SERVICES};
+use super::{SERVICE_BACKEND_ANNOTATION, State};
 
 /// What the Service does now.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -76,7 +80,12 @@ impl ServiceProxy {
                 }
             })
         };
-        let server = tokio::spawn(serve(Some(listener), addr, backend, mode.clone()));
+        let route = Route {
+            state: state.clone(),
+            service: name.to_owned(),
+            backend,
+        };
+        let server = tokio::spawn(serve(Some(listener), addr, route, mode.clone()));
         Self {
             addr,
             mode,
@@ -132,10 +141,42 @@ fn denies_ingress(policy: &Value, pod: &Value) -> bool {
     selects && ingress_type && no_rules
 }
 
+/// Where a new connection goes: the workload's backend, unless the Service object of its name
+/// selects ready pods that stand for another local process.
+#[derive(Clone)]
+struct Route {
+    state: Arc<State>,
+    service: String,
+    backend: SocketAddr,
+}
+
+impl Route {
+    fn now(&self) -> SocketAddr {
+        self.state.read(|s| {
+            let selector = s
+                .get(SERVICES, "panda-system", &self.service)
+                .and_then(|svc| svc.pointer("/spec/selector").cloned());
+            let Some(selector) = selector else {
+                return self.backend;
+            };
+            let pointer = format!(
+                "/metadata/annotations/{}",
+                SERVICE_BACKEND_ANNOTATION.replace('/', "~1")
+            );
+            s.list(PODS, "panda-system")
+                .iter()
+                .filter(|p| store::selects(&selector, p) && is_ready(p))
+                .filter(|p| p.pointer("/metadata/deletionTimestamp").is_none())
+                .find_map(|p| p.pointer(&pointer).and_then(Value::as_str)?.parse().ok())
+                .unwrap_or(self.backend)
+        })
+    }
+}
+
 async fn serve(
     mut listener: Option<tokio::net::TcpListener>,
     addr: SocketAddr,
-    backend: SocketAddr,
+    route: Route,
     mut mode: watch::Receiver<Mode>,
 ) {
     loop {
@@ -153,7 +194,7 @@ async fn serve(
             },
             (Mode::Serving, Some(l)) => tokio::select! {
                 accepted = l.accept() => if let Ok((conn, _)) = accepted {
-                    tokio::spawn(forward(conn, backend, mode.clone()));
+                    tokio::spawn(forward(conn, route.now(), mode.clone()));
                 },
                 changed = mode.changed() => if changed.is_err() { return },
             },

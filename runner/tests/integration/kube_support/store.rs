@@ -62,8 +62,14 @@ pub const NETWORKPOLICIES: Kind = Kind {
     plural: "networkpolicies",
     kind: "NetworkPolicy",
 };
+pub const SERVICES: Kind = Kind {
+    group: "",
+    version: "v1",
+    plural: "services",
+    kind: "Service",
+};
 /// Every kind the double stores.
-pub const KINDS: [Kind; 4] = [DEPLOYMENTS, STATEFULSETS, PODS, NETWORKPOLICIES];
+pub const KINDS: [Kind; 5] = [DEPLOYMENTS, STATEFULSETS, PODS, NETWORKPOLICIES, SERVICES];
 
 /// One change, as a watch sends it.
 #[derive(Debug, Clone)]
@@ -87,6 +93,10 @@ pub struct Store {
     uid: u64,
     objects: BTreeMap<(Kind, String, String), Value>,
     history: Vec<Change>,
+    /// The local process that stands in for the containers of an image: pods created from a
+    /// template whose first container runs the image get its port-forward address and,
+    /// optionally, the address their Service traffic reaches.
+    pub image_backends: BTreeMap<String, (String, Option<String>)>,
 }
 
 /// Now, as Kubernetes writes timestamps.
