@@ -8,12 +8,23 @@ pub const SLA_PARAM: &str = "sla_s";
 /// The SLA when the run does not set [`SLA_PARAM`]: 5 s (PZ-13640).
 pub const DEFAULT_SLA_S: f64 = 5.0;
 
+/// The parameter that sets the p99 limit of each second of `outage_under_load_p99`, in seconds.
+pub const P99_PARAM: &str = "p99_limit_s";
+
+/// The p99 limit when the run does not set [`P99_PARAM`]: 50 ms.
+pub const DEFAULT_P99_S: f64 = 0.05;
+
 /// What the body of a database 503 says.
 pub const DATABASE_UNAVAILABLE: &str = "database unavailable";
 
 /// The SLA of this run: `--param sla_s=…`, 5 s unless set.
 pub fn sla() -> Result<Duration, Stop> {
     param_secs(SLA_PARAM, DEFAULT_SLA_S)
+}
+
+/// The p99 limit of this run: `--param p99_limit_s=…`, 50 ms unless set.
+pub fn p99_limit() -> Result<Duration, Stop> {
+    param_secs(P99_PARAM, DEFAULT_P99_S)
 }
 
 /// Expects the ticket's answer to a configure during an outage: 503 within the SLA, a body

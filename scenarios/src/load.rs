@@ -6,7 +6,7 @@ use scenarios_sdk::payloads::historic;
 use scenarios_sdk::prelude::*;
 use scenarios_sdk::{Bucket, stop_at_rollback};
 
-use crate::checks::sla;
+use crate::checks::{p99_limit, sla};
 use crate::database::MONGODB;
 
 const FOCUS: &str = "focus-server";
@@ -98,8 +98,9 @@ pub fn mongodb_flapping_under_load() -> Outcome {
 }
 
 /// MongoDB scaled to 0 under 200 historic configures a second: from one second after the
-/// outage starts, the p99 of each second stays within 50 ms, and the server answers (503) as
-/// many requests a second as it is offered, so the breaker sheds load instead of queueing it.
+/// outage starts, the p99 of each second stays within 50 ms (parameter `p99_limit_s`), and the
+/// server answers (503) as many requests a second as it is offered, so the breaker sheds load
+/// instead of queueing it.
 #[scenario(tags = ["p1", "mongodb", "sla", "load"], timeout = "60s")]
 pub fn outage_under_load_p99() -> Outcome {
     require(&[Capability::Scale, Capability::Load])?;
@@ -122,7 +123,7 @@ pub fn outage_under_load_p99() -> Outcome {
     );
     stop_jobs_of(&task)?;
     expect_no_status(&report, 500..=599, &[503])?;
-    let limit = ms(50);
+    let limit = p99_limit()?;
     // The outage began in the load's first second; skip it and the one after, and the last,
     // which the load's end cuts short.
     let last = report.buckets().iter().map(|b| b.second).max().unwrap_or(0);

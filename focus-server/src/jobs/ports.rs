@@ -5,10 +5,6 @@ use std::net::IpAddr;
 use super::{Inner, JobRegistry, StartError};
 use crate::stream::BoundPort;
 
-/// How many slots a start tries when their ports are busy (held by another process, or by a
-/// just-stopped job whose server is still closing).
-const BIND_ATTEMPTS: usize = 8;
-
 /// Where jobs serve their data streams: `ip`, port `base + slot`.
 #[derive(Debug, Clone, Copy)]
 pub struct StreamPorts {
@@ -19,8 +15,11 @@ pub struct StreamPorts {
 }
 
 impl JobRegistry {
-    /// A free slot whose stream port binds (oldest freed first, then new ones), trying at
-    /// most [`BIND_ATTEMPTS`] slots; busy ones go back to the end of the free list.
+    /// A free slot whose stream port binds (oldest freed first, then new ones), trying every
+    /// slot at most once: a port held by another process (another Focus Server on the same
+    /// base, say) or by a just-stopped job whose server is still closing is skipped, and goes
+    /// back to the end of the free list. A failed bind costs microseconds, so even a range
+    /// mostly held elsewhere is scanned well inside a request's budget.
     pub(super) fn claim_slot(
         &self,
         inner: &mut Inner,
@@ -28,7 +27,7 @@ impl JobRegistry {
         let mut busy = Vec::new();
         let mut last_error = None;
         let claimed = loop {
-            if busy.len() >= BIND_ATTEMPTS {
+            if busy.len() >= self.max_jobs {
                 break None;
             }
             let slot = match inner.free_slots.pop_front() {
