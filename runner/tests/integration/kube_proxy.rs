@@ -60,6 +60,22 @@ fn service(cluster: &Cluster, name: &str) -> Value {
     cluster.double.get(SERVICES, name).expect("the Service")
 }
 
+/// The cluster as the placement found it: the Service's own selector, and neither the proxy
+/// Deployment nor the headless Service.
+fn assert_placement_gone(cluster: &Cluster) {
+    assert_eq!(
+        service(cluster, "mongodb")["spec"]["selector"],
+        json!({ "app": "mongodb" })
+    );
+    for (kind, name) in [
+        (DEPLOYMENTS, "scenario-runner-proxy-mongodb"),
+        (SERVICES, "scenario-runner-direct-mongodb"),
+    ] {
+        let left = cluster.double.get(kind, name);
+        assert!(left.is_none(), "{name} is still there: {left:?}");
+    }
+}
+
 async fn faults_at(proxy: &ProxyProcess) -> Value {
     client()
         .get(format!("{}/faults", proxy.url()))
@@ -154,18 +170,7 @@ async fn a_fault_places_the_proxy_and_its_last_removal_undoes_it() {
         annotations.is_none_or(|a| !a.contains_key(ORIGINAL_SELECTOR) && !a.contains_key(RUN_ID)),
         "{restored}"
     );
-    assert!(
-        cluster
-            .double
-            .get(DEPLOYMENTS, "scenario-runner-proxy-mongodb")
-            .is_none()
-    );
-    assert!(
-        cluster
-            .double
-            .get(SERVICES, "scenario-runner-direct-mongodb")
-            .is_none()
-    );
+    assert_placement_gone(&cluster);
     assert_eq!(faults_at(&proxy).await, json!([]));
     assert!(env.deviations().await.unwrap().is_empty());
 }
@@ -189,22 +194,7 @@ async fn a_caller_giving_up_mid_placement_leaves_nothing_after_the_rollback() {
     // placement, completed in the background, is undone.
     let removed = env.remove_fault("mongodb", id).await.unwrap_err();
     assert!(matches!(removed, EnvError::NotFound(_)), "{removed:?}");
-    assert_eq!(
-        service(&cluster, "mongodb")["spec"]["selector"],
-        json!({ "app": "mongodb" })
-    );
-    assert!(
-        cluster
-            .double
-            .get(DEPLOYMENTS, "scenario-runner-proxy-mongodb")
-            .is_none()
-    );
-    assert!(
-        cluster
-            .double
-            .get(SERVICES, "scenario-runner-direct-mongodb")
-            .is_none()
-    );
+    assert_placement_gone(&cluster);
     assert_eq!(faults_at(&proxy).await, json!([]));
     assert!(env.deviations().await.unwrap().is_empty());
 }
@@ -267,16 +257,7 @@ async fn a_role_without_a_verb_makes_the_fault_unsupported_naming_the_rule() {
             if m.contains(r#"{apiGroups: ["apps"], resources: ["deployments"], verbs: ["create"]}"#)),
         "{refused:?}"
     );
-    assert!(
-        cluster
-            .double
-            .get(SERVICES, "scenario-runner-direct-mongodb")
-            .is_none()
-    );
-    assert_eq!(
-        service(&cluster, "mongodb")["spec"]["selector"],
-        json!({ "app": "mongodb" })
-    );
+    assert_placement_gone(&cluster);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -320,18 +301,7 @@ async fn cleanup_after_a_crash_restores_the_selector_and_deletes_the_proxy() {
     );
     let restored = service(&cluster, "mongodb");
     assert_eq!(restored["spec"]["selector"], json!({ "app": "mongodb" }));
-    assert!(
-        cluster
-            .double
-            .get(DEPLOYMENTS, "scenario-runner-proxy-mongodb")
-            .is_none()
-    );
-    assert!(
-        cluster
-            .double
-            .get(SERVICES, "scenario-runner-direct-mongodb")
-            .is_none()
-    );
+    assert_placement_gone(&cluster);
     let again = scenario_runner::env::kube::cleanup(kube, "cluster", cluster.dir.path())
         .await
         .unwrap();
