@@ -11,6 +11,11 @@
 //! Run: `cargo run --release -p focus-server --example outage_bench` (about 4–6 minutes: the
 //! old configuration really waits its 30 s). Every client call is bounded (45 s), so a hang
 //! shows as "no answer" rather than a stuck benchmark.
+//!
+//! To compare two builds instead, set `OUTAGE_BENCH_BASELINE=/path/to/other/focus-server`: the
+//! second server of each outage is then that binary in the resilient configuration, run side by
+//! side with this build on the same machine at the same time (`P3` and `P4` move with the
+//! machine's load, so figures from different runs do not compare well).
 
 #[path = "../tests/integration/support/mod.rs"]
 mod support;
@@ -53,18 +58,49 @@ struct Figures {
     rss_after: u64,
 }
 
+/// The second server of each outage.
+#[derive(Debug, Clone)]
+enum Other {
+    /// This build with `--db-timeout 30s --fail-fast off`.
+    OldConfig,
+    /// Another build, resilient configuration.
+    Baseline(PathBuf),
+}
+
+impl Other {
+    fn label(&self) -> &'static str {
+        match self {
+            Other::OldConfig => "old",
+            Other::Baseline(_) => "baseline",
+        }
+    }
+}
+
 fn main() {
     let bin = server_binary();
     eprintln!("outage_bench: using {}", bin.display());
+    let other = match std::env::var_os("OUTAGE_BENCH_BASELINE") {
+        Some(path) => {
+            let path = PathBuf::from(path);
+            assert!(
+                path.is_file(),
+                "OUTAGE_BENCH_BASELINE={}: no such file; give the path of another build's focus-server binary",
+                path.display()
+            );
+            eprintln!("outage_bench: baseline {}", path.display());
+            Other::Baseline(path)
+        }
+        None => Other::OldConfig,
+    };
     let mut rows = Vec::new();
     for kind in [Outage::Refused, Outage::Blackholed, Outage::Paused] {
         eprintln!("outage_bench: {kind:?} …");
         let started = Instant::now();
-        let (new, old) = run_kind(&bin, kind);
+        let (new, old) = run_kind(&bin, &other, kind);
         eprintln!("outage_bench: {kind:?} done in {:.0?}", started.elapsed());
         rows.push((kind, new, old));
     }
-    print_report(&rows);
+    print_report(&rows, other.label());
 }
 
 /// Builds the server binary of the same profile as this example, and returns its path.
@@ -86,7 +122,7 @@ fn server_binary() -> PathBuf {
     profile_dir.join("focus-server")
 }
 
-fn run_kind(bin: &std::path::Path, kind: Outage) -> (Figures, Figures) {
+fn run_kind(bin: &std::path::Path, other: &Other, kind: Outage) -> (Figures, Figures) {
     let mut mongo = MongoServer::start();
     let proxy = (kind == Outage::Blackholed)
         .then(|| BlackholeProxy::start(([127, 0, 0, 1], mongo.port()).into()));
@@ -95,18 +131,24 @@ fn run_kind(bin: &std::path::Path, kind: Outage) -> (Figures, Figures) {
         .map_or_else(|| mongo.uri(), BlackholeProxy::mongo_uri);
     let new = FocusServer::start_with(bin, &uri, &["--seed-recordings", "--max-jobs", "100000"]);
     new.wait_seeded();
-    let old = FocusServer::start_with(
-        bin,
-        &uri,
-        &[
-            "--db-timeout",
-            "30s",
-            "--fail-fast",
-            "off",
-            "--max-jobs",
-            "100000",
-        ],
-    );
+    let old = match other {
+        Other::OldConfig => FocusServer::start_with(
+            bin,
+            &uri,
+            &[
+                "--db-timeout",
+                "30s",
+                "--fail-fast",
+                "off",
+                "--max-jobs",
+                "100000",
+            ],
+        ),
+        Other::Baseline(path) => {
+            FocusServer::start_with(path, &uri, &["--seed-recordings", "--max-jobs", "100000"])
+        }
+    };
+    let old_resilient = matches!(other, Other::Baseline(_));
     for s in [&new, &old] {
         testkit::wait_until("a warm-up 200", Duration::from_secs(30), || {
             status_of(s.addr()) == Some(200)
@@ -123,13 +165,13 @@ fn run_kind(bin: &std::path::Path, kind: Outage) -> (Figures, Figures) {
     let t0 = Instant::now();
     std::thread::scope(|s| {
         let a = s.spawn(|| probe_503s(new.addr(), t0, true));
-        let b = s.spawn(|| probe_503s(old.addr(), t0, false));
+        let b = s.spawn(|| probe_503s(old.addr(), t0, old_resilient));
         (fnew.p1, fnew.p2, fnew.p2_unanswered) = a.join().unwrap();
         (fold.p1, fold.p2, fold.p2_unanswered) = b.join().unwrap();
     });
     eprintln!("outage_bench:   P1/P2 measured; load on the resilient server");
     load(&new, &mut fnew);
-    eprintln!("outage_bench:   load on the old server");
+    eprintln!("outage_bench:   load on the {} server", other.label());
     load(&old, &mut fold);
 
     // MongoDB returns.
@@ -327,13 +369,13 @@ fn show(d: Option<Duration>) -> String {
 
 fn ratio(old: Option<f64>, new: Option<f64>) -> String {
     match (old, new) {
-        (Some(o), Some(n)) if n > 0.0 => format!("{:.0}×", o / n),
+        (Some(o), Some(n)) if n > 0.0 => times(o / n),
         (None, Some(_)) => "∞ (old: no answer)".to_owned(),
         _ => "n/a".to_owned(),
     }
 }
 
-fn print_report(rows: &[(Outage, Figures, Figures)]) {
+fn print_report(rows: &[(Outage, Figures, Figures)], other: &str) {
     println!(
         "\nFocus Server outage benchmark (loopback, {} cores)",
         std::thread::available_parallelism().map_or(0, |n| n.get())
@@ -352,7 +394,7 @@ fn print_report(rows: &[(Outage, Figures, Figures)]) {
         "RSS before → after"
     );
     for (kind, new, old) in rows {
-        for (name, f) in [("resilient", new), ("old", old)] {
+        for (name, f) in [("resilient", new), (other, old)] {
             let mut p2 = f.p2.clone();
             p2.sort();
             let p2s = format!(
@@ -400,17 +442,26 @@ fn print_report(rows: &[(Outage, Figures, Figures)]) {
         };
         let rate = |f: &Figures| f.p4_503 as f64 / f.p4_elapsed.as_secs_f64().max(1e-9);
         println!(
-            "{:<11} old/new    P1 {} · P2 p99 {} · P3 {} · P4 throughput new/old {}",
+            "{:<11} {other}/new P1 {} · P2 p99 {} · P3 {} · P4 throughput new/{other} {}",
             "",
             ratio(secs(old.p1), secs(new.p1)),
             ratio(p99(old), p99(new)),
             ratio(secs(old.p3), secs(new.p3)),
             if rate(old) > 0.0 {
-                format!("{:.0}×", rate(new) / rate(old))
+                times(rate(new) / rate(old))
             } else {
                 "∞ (old: 0 503s)".to_owned()
             }
         );
+    }
+}
+
+/// A ratio: two decimals below 10, none above.
+fn times(r: f64) -> String {
+    if r < 10.0 {
+        format!("{r:.2}×")
+    } else {
+        format!("{r:.0}×")
     }
 }
 

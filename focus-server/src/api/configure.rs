@@ -184,16 +184,32 @@ pub fn success(app: &App, job: &JobView) -> Value {
 
 /// A random 128-bit id in the UUID v4 text form.
 pub fn new_id() -> String {
-    let b: [u8; 16] = rand::random();
-    let h = |r: std::ops::Range<usize>| b[r].iter().map(|x| format!("{x:02x}")).collect::<String>();
-    let version = format!("4{:01x}{:02x}", b[6] & 0x0f, b[7]);
-    let variant = format!("{:02x}{:02x}", (b[8] & 0x3f) | 0x80, b[9]);
+    let bits: u128 = rand::random();
+    // Version 4 (random), variant 10xx: RFC 9562's layout.
+    let bits = (bits & !(0xf << 76) & !(0x3 << 62)) | (0x4 << 76) | (0x2 << 62);
     format!(
-        "{}-{}-{}-{}-{}",
-        h(0..4),
-        h(4..6),
-        version,
-        variant,
-        h(10..16)
+        "{:08x}-{:04x}-{:04x}-{:04x}-{:012x}",
+        bits >> 96,
+        (bits >> 80) & 0xffff,
+        (bits >> 64) & 0xffff,
+        (bits >> 48) & 0xffff,
+        bits & 0xffff_ffff_ffff
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::new_id;
+
+    #[test]
+    fn ids_are_random_uuid_v4_text() {
+        let (a, b) = (new_id(), new_id());
+        assert_ne!(a, b);
+        let groups: Vec<&str> = a.split('-').collect();
+        let lengths: Vec<usize> = groups.iter().map(|g| g.len()).collect();
+        assert_eq!(lengths, [8, 4, 4, 4, 12], "{a}");
+        assert!(a.chars().all(|c| c == '-' || c.is_ascii_hexdigit()), "{a}");
+        assert!(groups[2].starts_with('4'), "version 4: {a}");
+        assert!("89ab".contains(&groups[3][..1]), "variant 10xx: {a}");
+    }
 }

@@ -1,6 +1,7 @@
 //! MongoDB: the client, the gate that makes calls fail fast, and the collections the server
 //! uses (the recordings index and the job records).
 
+mod clients;
 pub mod gate;
 pub mod recordings;
 pub mod records;
@@ -9,16 +10,16 @@ use std::future::IntoFuture;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use mongodb::Database;
 use mongodb::bson::doc;
 use mongodb::error::ErrorKind;
-use mongodb::event::EventHandler;
-use mongodb::event::sdam::SdamEvent;
 use mongodb::options::ClientOptions;
-use mongodb::{Client, Database};
 
 use tokio::sync::watch;
 
 use crate::config::Settings;
+use clients::Clients;
+pub use clients::TRIAL_TIMEOUT;
 pub use gate::{Gate, GateSnapshot, GateSource};
 
 /// How often the background ping runs.
@@ -54,6 +55,14 @@ impl DbError {
     pub fn is_permanent(&self) -> bool {
         matches!(self, DbError::Rejected(_))
     }
+
+    /// What failed, without the kind's prefix: the reason the gate keeps.
+    pub fn reason(&self) -> &str {
+        match self {
+            DbError::Unavailable { reason, .. } => reason,
+            DbError::Failed(message) | DbError::Rejected(message) => message,
+        }
+    }
 }
 
 /// Server error codes that say the document itself is wrong: BadValue, FailedToParse,
@@ -74,8 +83,7 @@ pub struct CallPolicy {
 /// The client, its gate and its call policy.
 #[derive(Debug)]
 pub struct Db {
-    client: Client,
-    database: Database,
+    clients: Arc<Clients>,
     gate: Arc<Gate>,
     policy: CallPolicy,
 }
@@ -103,34 +111,13 @@ impl Db {
         if settings.fail_fast {
             options.heartbeat_freq = Some(Duration::from_secs(1));
         }
-        let sdam_gate = gate.clone();
-        options.sdam_event_handler = Some(EventHandler::callback(move |event| {
-            if let SdamEvent::TopologyDescriptionChanged(change) = event {
-                let was = change.previous_description.has_writable_server();
-                let now = change.new_description.has_writable_server();
-                match (was, now) {
-                    (_, true) => {
-                        sdam_gate.open(GateSource::Topology, "the topology has a writable server")
-                    }
-                    (true, false) => sdam_gate.close(
-                        GateSource::Topology,
-                        "the topology lost its writable server",
-                    ),
-                    // Unknown → Unknown: a failed check, no transition; still a verdict.
-                    (false, false) => sdam_gate.note_verdict(),
-                }
-            }
-        }));
-        let client =
-            Client::with_options(options).map_err(|e| DbError::Failed(one_line(&e.to_string())))?;
-        let database = client.database(&settings.database);
+        let clients = Arc::new(Clients::new(options, &settings.database, gate.clone())?);
         let policy = CallPolicy {
             fail_fast: settings.fail_fast,
             call_deadline: settings.call_deadline(),
         };
         Ok(Arc::new(Self {
-            client,
-            database,
+            clients,
             gate,
             policy,
         }))
@@ -141,14 +128,20 @@ impl Db {
         &self.gate
     }
 
+    /// Which client is current: 0 for the first; a trial that answers replaces it with a
+    /// newer one.
+    pub fn client_generation(&self) -> u64 {
+        self.clients.current().generation
+    }
+
     /// The call policy.
     pub fn policy(&self) -> CallPolicy {
         self.policy
     }
 
-    /// The configured database (`prisma` by default).
-    pub fn database(&self) -> &Database {
-        &self.database
+    /// The configured database (`prisma` by default) on the current client.
+    pub fn database(&self) -> Database {
+        self.clients.current().database
     }
 
     /// Fails at once when fail-fast is on and the gate is closed; then also starts a trial
@@ -179,6 +172,7 @@ impl Db {
             return fut.await.map_err(|e| classify(what, &e));
         }
         self.check_gate()?;
+        let generation = self.clients.current().generation;
         let started = Instant::now();
         let mut deadline = started + self.policy.call_deadline;
         if let Some(until) = until {
@@ -195,33 +189,37 @@ impl Db {
                 return Err(DbError::Unavailable { reason: format!("{what} abandoned: {}", self.gate.reason()), detail: None });
             }
         };
-        if let Err(DbError::Unavailable { reason, .. }) = &outcome {
+        if let Err(DbError::Unavailable { reason, .. }) = &outcome
+            && self.clients.is_current(generation)
+        {
             self.gate.close(GateSource::Call, reason);
         }
         outcome
     }
 
-    /// The half-open gate: while it is closed, demand starts a trial ping in the background
-    /// (one in flight, at most one per [`TRIAL_INTERVAL`]), which reopens the gate when MongoDB
-    /// answers. The request that found the gate closed still gets its 503 at once, so trials
-    /// cost no latency; the gate reopens within a trial of MongoDB coming back instead of the
-    /// next 1 s ping. A failed trial changes nothing.
+    /// The half-open gate: while it is closed, demand starts a trial in the background (one
+    /// in flight, at most one per [`TRIAL_INTERVAL`]): a fresh client's first check and a ping
+    /// through it, within [`TRIAL_TIMEOUT`]. On an answer the fresh client replaces the current
+    /// one and the gate reopens. The request that found the gate closed still gets its 503 at
+    /// once, so trials cost no latency, and the gate reopens within a trial of MongoDB coming
+    /// back instead of at the current client's next check (at most one per 500 ms in the
+    /// driver) or the next 1 s ping. A failed trial changes nothing.
     pub fn trial(&self) {
         if !self.gate.begin_trial(TRIAL_INTERVAL) {
             return;
         }
-        let (database, gate) = (self.database.clone(), self.gate.clone());
+        let (clients, gate) = (self.clients.clone(), self.gate.clone());
         tokio::spawn(async move {
-            if ping_database(&database).await.is_ok() {
-                gate.open(GateSource::Trial, "a trial ping answered");
+            if clients.trial().await {
+                gate.open(GateSource::Trial, "a trial client's ping answered");
             }
             gate.end_trial();
         });
     }
 
-    /// One ping with [`PING_TIMEOUT`]: `Ok` when MongoDB answered.
+    /// One ping of the current client with [`PING_TIMEOUT`]: `Ok` when MongoDB answered.
     pub async fn ping(&self) -> Result<(), DbError> {
-        ping_database(&self.database).await
+        ping_database(&self.database()).await
     }
 }
 
@@ -253,9 +251,12 @@ impl Db {
                     _ = tick.tick() => {}
                     _ = shutdown.changed() => return,
                 }
-                match db.ping().await {
+                let current = db.clients.current();
+                match ping_database(&current.database).await {
                     Ok(()) => db.gate.open(GateSource::Ping, "ping answered"),
-                    Err(e) => db.gate.close(GateSource::Ping, &e.to_string()),
+                    // A client replaced meanwhile says nothing about MongoDB now.
+                    Err(_) if !db.clients.is_current(current.generation) => {}
+                    Err(e) => db.gate.close(GateSource::Ping, e.reason()),
                 }
             }
         })
@@ -263,7 +264,7 @@ impl Db {
 
     /// Closes the client's connections.
     pub async fn shutdown(&self) {
-        self.client.clone().shutdown().await;
+        self.clients.current().client.shutdown().await;
     }
 }
 

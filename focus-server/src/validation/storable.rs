@@ -15,30 +15,44 @@ pub const MAX_DEPTH: usize = 64;
 
 /// The first field of a body (a JSON object) that cannot be stored, as a problem naming it.
 pub fn check_storable(body: &Map<String, Value>) -> Result<(), Problem> {
-    walk_object(body, "body", 1)
+    walk_object(body, &mut Vec::new(), 1)
 }
 
-fn walk_object(map: &Map<String, Value>, path: &str, depth: usize) -> Result<(), Problem> {
+/// One step of the path to a field; the path is only spelled out for a problem.
+enum Step<'a> {
+    Key(&'a str),
+    Index(usize),
+}
+
+fn walk_object<'a>(
+    map: &'a Map<String, Value>,
+    path: &mut Vec<Step<'a>>,
+    depth: usize,
+) -> Result<(), Problem> {
     too_deep(path, depth)?;
     for (key, child) in map {
-        let child_path = format!("{path}.{}", shown(key));
+        path.push(Step::Key(key));
         if key.contains('\0') {
             return Err(Problem(format!(
-                "{child_path}: a field name contains a NUL character (U+0000), which cannot be stored"
+                "{}: a field name contains a NUL character (U+0000), which cannot be stored",
+                spelled(path)
             )));
         }
-        walk(child, &child_path, depth)?;
+        walk(child, path, depth)?;
+        path.pop();
     }
     Ok(())
 }
 
-fn walk(v: &Value, path: &str, depth: usize) -> Result<(), Problem> {
+fn walk<'a>(v: &'a Value, path: &mut Vec<Step<'a>>, depth: usize) -> Result<(), Problem> {
     match v {
         Value::Object(map) => walk_object(map, path, depth + 1),
         Value::Array(items) => {
             too_deep(path, depth + 1)?;
             for (i, child) in items.iter().enumerate() {
-                walk(child, &format!("{path}[{i}]"), depth + 1)?;
+                path.push(Step::Index(i));
+                walk(child, path, depth + 1)?;
+                path.pop();
             }
             Ok(())
         }
@@ -46,10 +60,26 @@ fn walk(v: &Value, path: &str, depth: usize) -> Result<(), Problem> {
     }
 }
 
-fn too_deep(path: &str, depth: usize) -> Result<(), Problem> {
+/// `body.a.b[0]."k\0"`: the path as messages show it.
+fn spelled(path: &[Step<'_>]) -> String {
+    let mut out = String::from("body");
+    for step in path {
+        match step {
+            Step::Key(key) => {
+                out.push('.');
+                out.push_str(&shown(key));
+            }
+            Step::Index(i) => out.push_str(&format!("[{i}]")),
+        }
+    }
+    out
+}
+
+fn too_deep(path: &[Step<'_>], depth: usize) -> Result<(), Problem> {
     if depth > MAX_DEPTH {
         return Err(Problem(format!(
-            "{path}: nested deeper than {MAX_DEPTH} levels, which cannot be stored"
+            "{}: nested deeper than {MAX_DEPTH} levels, which cannot be stored",
+            spelled(path)
         )));
     }
     Ok(())

@@ -127,6 +127,12 @@ fn outage_scenario(kind: Outage) {
             "a gated 503 took {:?}",
             r.elapsed
         );
+        let error = r.json()["error"].as_str().unwrap_or_default().to_owned();
+        assert_eq!(
+            error.matches("database unavailable").count(),
+            1,
+            "the error says what failed once: {error}"
+        );
     }
     let legacy = server.post("/config/during_legacy", TICKET_BODY);
     assert_eq!(legacy.status, 503);
