@@ -27,6 +27,7 @@ struct Figures {
     build: Duration,
     size: u64,
     cold: Duration,
+    warm: Duration,
     cached: Duration,
     instantiate: Duration,
     noop: Duration,
@@ -100,6 +101,22 @@ fn memory_env(root: &Path) -> Arc<dyn Environment> {
     Arc::new(MemoryEnvironment::new(&config, &ctx).unwrap())
 }
 
+/// Removes the compiled components and the content index from `cache`, keeping
+/// `functions/`.
+fn forget_components(cache: &Path) {
+    for entry in std::fs::read_dir(cache).unwrap().filter_map(Result::ok) {
+        let path = entry.path();
+        if path.file_name().is_some_and(|n| n == "functions") {
+            continue;
+        }
+        if path.is_dir() {
+            std::fs::remove_dir_all(&path).unwrap();
+        } else {
+            std::fs::remove_file(&path).unwrap();
+        }
+    }
+}
+
 async fn measure(root: &Path, wasm: &Path, build: Duration, failing: &str) -> Figures {
     let size = std::fs::metadata(wasm).unwrap().len();
     let cache = root.join(format!("target/bench-cache-{}", std::process::id()));
@@ -112,6 +129,12 @@ async fn measure(root: &Path, wasm: &Path, build: Duration, failing: &str) -> Fi
     let started = Instant::now();
     let component = engine.load(wasm).unwrap_or_else(|e| panic!("{e}"));
     let cold = started.elapsed();
+    assert!(!component.from_cache);
+    // What a changed package costs: the compiled component gone, the function cache kept.
+    forget_components(&cache);
+    let started = Instant::now();
+    let component = engine.load(wasm).unwrap_or_else(|e| panic!("{e}"));
+    let warm = started.elapsed();
     assert!(!component.from_cache);
     let mut cached = Vec::new();
     for _ in 0..20 {
@@ -167,6 +190,7 @@ async fn measure(root: &Path, wasm: &Path, build: Duration, failing: &str) -> Fi
         build,
         size,
         cold,
+        warm,
         cached: median(cached),
         instantiate: median(instantiate),
         noop: median(noop),
@@ -207,6 +231,12 @@ async fn main() {
         "cold compile (empty cache)",
         show(rust.cold),
         show(python.cold),
+        "",
+    );
+    row(
+        "compile again, function cache warm",
+        show(rust.warm),
+        show(python.warm),
         "",
     );
     row(

@@ -25,6 +25,8 @@ use std::process::{Command, Stdio};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
+use crate::engine::BuildLock;
+
 /// The table of `pyproject.toml` that makes a folder a Python scenario package.
 pub const TABLE: &str = "tool.focus-scenarios";
 
@@ -283,6 +285,20 @@ pub fn build(package: &Path) -> Result<PathBuf, PythonBuildError> {
     if component.is_file() {
         return Ok(component);
     }
+    // Another runner building the same sources: wait for it and use its component.
+    let _turn = BuildLock::acquire(&base.join(format!("{hash}.lock")), || {
+        eprintln!(
+            "waiting for another scenario-runner that is building {} …",
+            package.display()
+        );
+    })
+    .map_err(io(format!(
+        "cannot take the build lock in {}",
+        base.display()
+    )))?;
+    if component.is_file() {
+        return Ok(component);
+    }
     eprintln!("building {} with componentize-py …", package.display());
     let entry_dir = base.join("entry");
     std::fs::create_dir_all(&entry_dir)
@@ -354,7 +370,7 @@ pub fn build_message(stderr: &str, python_path: &[PathBuf]) -> String {
     lines[lines.len().saturating_sub(40)..].join("\n")
 }
 
-/// Removes the components of older sources, so that each package keeps one.
+/// Removes the components (and build locks) of older sources, so that each package keeps one.
 fn prune(base: &Path, keep: &str) {
     let Ok(entries) = std::fs::read_dir(base) else {
         return;
@@ -364,6 +380,10 @@ fn prune(base: &Path, keep: &str) {
         let path = entry.path();
         if name != keep && name != "entry" && path.is_dir() {
             let _ = std::fs::remove_dir_all(path);
+        } else if path.extension().is_some_and(|e| e == "lock")
+            && path.file_stem().is_some_and(|stem| stem != keep)
+        {
+            let _ = std::fs::remove_file(path);
         }
     }
 }

@@ -21,7 +21,8 @@ use std::time::{Duration, Instant};
 use wasmtime::component::{HasSelf, Linker};
 use wasmtime::{Config, Engine, Store, UpdateDeadline};
 
-pub use cache::{CacheKey, CompileCache};
+pub use cache::lock::BuildLock;
+pub use cache::{CacheKey, CompileCache, FunctionStore};
 pub use check::{LoadError, check_header, check_world, spoken_versions};
 pub use file::{MAX_COMPONENT_BYTES, file_kind};
 pub use load::LoadedComponent;
@@ -170,8 +171,14 @@ impl<H: GuestHost> ScenarioEngine<H> {
     /// An engine with epoch interruption and a linker per contract version, each providing
     /// WASI (granting nothing) and that version's imports.
     pub fn new(options: EngineOptions) -> Result<Self, EngineError> {
+        let cache = options.cache_dir.clone().map(CompileCache::new);
         let mut config = Config::new();
         config.epoch_interruption(true).wasm_component_model(true);
+        if let Some(cache) = &cache {
+            config
+                .enable_incremental_compilation(Arc::new(cache.functions().clone()))
+                .map_err(|e| EngineError(format!("{e:#}")))?;
+        }
         let engine = Engine::new(&config).map_err(|e| EngineError(format!("{e:#}")))?;
         let failed = |e: wasmtime::Error| EngineError(format!("{e:#}"));
         let mut linker_v0_1 = Linker::new(&engine);
@@ -187,7 +194,6 @@ impl<H: GuestHost> ScenarioEngine<H> {
         })
         .map_err(failed)?;
         let ticker = EpochTicker::start(engine.clone())?;
-        let cache = options.cache_dir.clone().map(CompileCache::new);
         Ok(Self {
             engine,
             linker_v0_1,

@@ -171,3 +171,55 @@ async fn a_file_rewritten_with_the_same_size_and_mtime_is_compiled_again() {
     std::fs::write(&file, with_trailer(&guest, b'a')).unwrap();
     assert!(engine.load(&file).unwrap().from_cache);
 }
+
+/// Every file under `dir`, however deep.
+fn files_under(dir: &std::path::Path) -> usize {
+    std::fs::read_dir(dir).map_or(0, |entries| {
+        entries
+            .filter_map(Result::ok)
+            .map(|e| {
+                let path = e.path();
+                if path.is_dir() { files_under(&path) } else { 1 }
+            })
+            .sum()
+    })
+}
+
+#[tokio::test]
+async fn a_component_that_shares_functions_with_one_compiled_before_reads_them_back() {
+    let scratch = Scratch::new("function-cache");
+    let options = EngineOptions {
+        cache_dir: Some(scratch.path.clone()),
+        ..EngineOptions::default()
+    };
+    let functions = scratch.path.join("functions");
+    let engine = Engine::new(options.clone()).unwrap();
+    let first = engine.load(&fixtures().guest).unwrap();
+    assert!(!first.from_cache);
+    let stored = files_under(&functions);
+    assert!(stored > 0, "compiling filled the function cache");
+
+    // The same functions in other bytes: the component with a custom section appended (a
+    // component may carry custom sections at its top level). A new content hash, so the whole
+    // component misses; its functions are found. (Not all of them: a few of wasmtime's own
+    // trampolines get new cache keys on every compile, about 1 in 10 here.)
+    let mut bytes = std::fs::read(&fixtures().guest).unwrap();
+    let name = b"scenario-runner-test";
+    let payload = b"padding";
+    bytes.push(0);
+    bytes.push((1 + name.len() + payload.len()) as u8);
+    bytes.push(name.len() as u8);
+    bytes.extend_from_slice(name);
+    bytes.extend_from_slice(payload);
+    let other = scratch.path.join("other.wasm");
+    std::fs::write(&other, &bytes).unwrap();
+    let engine = Engine::new(options).unwrap();
+    let second = engine.load(&other).unwrap();
+    assert!(!second.from_cache, "other bytes miss the component cache");
+    let added = files_under(&functions) - stored;
+    assert!(
+        added * 4 < stored,
+        "{added} functions compiled again, of {stored}: the function cache was not used"
+    );
+    runs_noop(&engine, &second).await;
+}

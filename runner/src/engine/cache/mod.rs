@@ -17,6 +17,8 @@
 //! old stamp; an artifact's counts at once, since the cache only ever replaces an artifact by
 //! renaming a new file over it, and its stamp is there to notice anything else touching it.
 
+mod functions;
+pub mod lock;
 mod stamp;
 
 use std::hash::{Hash, Hasher};
@@ -28,6 +30,7 @@ use wasmtime::component::Component;
 
 use super::check::LoadError;
 use super::file::ComponentFile;
+pub use functions::FunctionStore;
 use stamp::ContentIndex;
 pub(crate) use stamp::FileStamp;
 
@@ -42,6 +45,7 @@ const MAX_INDEXED_FILES: usize = 4 * MAX_ENTRIES;
 pub struct CompileCache {
     dir: PathBuf,
     index: ContentIndex,
+    functions: FunctionStore,
 }
 
 /// The cache key of one component for one engine.
@@ -97,7 +101,12 @@ impl CompileCache {
     pub fn new(dir: impl Into<PathBuf>) -> Self {
         let dir = dir.into();
         let index = ContentIndex::new(dir.join("index"));
-        Self { dir, index }
+        let functions = FunctionStore::new(dir.join("functions"));
+        Self {
+            dir,
+            index,
+            functions,
+        }
     }
 
     /// The default folder: `$SCENARIO_RUNNER_CACHE` when set; else `target/scenario-cache` in
@@ -120,6 +129,16 @@ impl CompileCache {
     /// The folder.
     pub fn dir(&self) -> &Path {
         &self.dir
+    }
+
+    /// The function store in the folder, for the engine's incremental compilation.
+    pub fn functions(&self) -> &FunctionStore {
+        &self.functions
+    }
+
+    /// The lock a compile of `key` holds.
+    fn lock_path(&self, key: &CacheKey) -> PathBuf {
+        self.dir.join(format!("{}.lock", key.0))
     }
 
     /// The artifact, its checksum and the record of its stamp.
@@ -153,6 +172,12 @@ impl CompileCache {
         let content = content_hash(&bytes);
         self.index.record(&path, stamp, opened_at, &content);
         let key = CacheKey::of_content(engine, &content);
+        if let Some(component) = self.load(engine, &key) {
+            return Ok(hit(component));
+        }
+        // Another runner compiling the same component: wait for it and use its artifact. A lock
+        // that cannot be taken only costs the wait: compiling goes on without it.
+        let _turn = lock::BuildLock::acquire(&self.lock_path(&key), || {}).ok();
         if let Some(component) = self.load(engine, &key) {
             return Ok(hit(component));
         }
@@ -218,6 +243,7 @@ impl CompileCache {
         if warning.is_none() {
             self.prune();
         }
+        self.functions.bound();
         Ok((component, warning))
     }
 
@@ -229,6 +255,7 @@ impl CompileCache {
         for artifact in artifacts.iter().rev().skip(MAX_ENTRIES) {
             let _ = std::fs::remove_file(artifact.with_extension("sha256"));
             let _ = std::fs::remove_file(artifact.with_extension("stamp"));
+            let _ = std::fs::remove_file(artifact.with_extension("lock"));
             let _ = std::fs::remove_file(artifact);
         }
         let records = oldest_first(self.index.dir(), |p| p.extension().is_none());
