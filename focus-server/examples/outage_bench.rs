@@ -63,7 +63,7 @@ struct Figures {
 enum Other {
     /// This build with `--db-timeout 30s --fail-fast off`.
     OldConfig,
-    /// Another build, resilient configuration.
+    /// Another build, resilient configuration (one from before the data stream works too).
     Baseline(PathBuf),
 }
 
@@ -145,7 +145,7 @@ fn run_kind(bin: &std::path::Path, other: &Other, kind: Outage) -> (Figures, Fig
             ],
         ),
         Other::Baseline(path) => {
-            FocusServer::start_with(path, &uri, &["--seed-recordings", "--max-jobs", "100000"])
+            FocusServer::start_older(path, &uri, &["--seed-recordings", "--max-jobs", "100000"])
         }
     };
     let old_resilient = matches!(other, Other::Baseline(_));

@@ -47,7 +47,16 @@ pub struct FocusServer {
 impl FocusServer {
     /// Starts `bin` against `mongo_uri` with `args`, and waits until `/ready` answers 200.
     pub fn start_with(bin: &Path, mongo_uri: &str, args: &[&str]) -> Self {
-        let mut server = Self::spawn_with(bin, mongo_uri, args);
+        Self::start_spawned(Self::spawn_with(bin, mongo_uri, args, true))
+    }
+
+    /// Starts `bin`, a build from before the data stream (no `--stream-base-port`), and waits
+    /// until it is ready: the outage benchmark's baseline.
+    pub fn start_older(bin: &Path, mongo_uri: &str, args: &[&str]) -> Self {
+        Self::start_spawned(Self::spawn_with(bin, mongo_uri, args, false))
+    }
+
+    fn start_spawned(mut server: Self) -> Self {
         let mut ready = false;
         for _ in 0..1000 {
             if server.child.has_exited() {
@@ -70,7 +79,7 @@ impl FocusServer {
     /// Starts the test build against `mongo_uri` with `args`, and waits until it answers
     /// `/health` (ready or not).
     pub fn spawn(mongo_uri: &str, args: &[&str]) -> Self {
-        let server = Self::spawn_with(&focus_server_bin(), mongo_uri, args);
+        let server = Self::spawn_with(&focus_server_bin(), mongo_uri, args, true);
         wait_until(
             "focus-server to answer /health",
             Duration::from_secs(20),
@@ -80,7 +89,7 @@ impl FocusServer {
     }
 
     /// Starts `bin` against `mongo_uri` with `args`, without waiting.
-    fn spawn_with(bin: &Path, mongo_uri: &str, args: &[&str]) -> Self {
+    fn spawn_with(bin: &Path, mongo_uri: &str, args: &[&str], stream_port: bool) -> Self {
         let scratch = Scratch::new("focus-server");
         let log = scratch.path.join("focus-server.log");
         let addr: SocketAddr = ([127, 0, 0, 1], free_port()).into();
@@ -90,7 +99,7 @@ impl FocusServer {
             .arg("--mongo-uri")
             .arg(mongo_uri)
             .args(args);
-        if !args.contains(&"--stream-base-port") {
+        if stream_port && !args.contains(&"--stream-base-port") {
             // The jobs' stream ports start at a free port, not the fixed default.
             cmd.arg("--stream-base-port").arg(free_port().to_string());
         }
